@@ -1,0 +1,1 @@
+"""ALMA: Augmented Lagrangian adversarial attacks (Rony et al., ICCV 2021), fast and instrumented."""
