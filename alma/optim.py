@@ -1,0 +1,44 @@
+"""Update directions for the perturbation: the paper's RMSProp with momentum, or plain gradient descent."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+OPTIMIZERS = ("rmsprop", "sgd")
+
+
+class RMSProp:
+    """RMSProp with momentum; the average of squared gradients starts at 1 (not 0) so the first step is not huge.
+
+    v ← a·v + (1 − a)·g²;  b ← m·b + g / (√v + 1e-8);  the step is η·b.
+    """
+
+    def __init__(self, like: Tensor, alpha_rms: float, momentum: float) -> None:
+        self.square_avg = torch.ones_like(like)
+        self.buffer = torch.zeros_like(like)
+        self.alpha_rms, self.momentum = alpha_rms, momentum
+
+    def direction(self, grad: Tensor) -> Tensor:
+        self.square_avg.mul_(self.alpha_rms).addcmul_(grad, grad, value=1 - self.alpha_rms)
+        return self.buffer.mul_(self.momentum).addcdiv_(grad, self.square_avg.sqrt().add_(1e-8))
+
+
+class SGD:
+    """Gradient descent, with heavy-ball momentum m when m > 0: b ← m·b + g; the step is η·b."""
+
+    def __init__(self, like: Tensor, momentum: float) -> None:
+        self.buffer = torch.zeros_like(like) if momentum > 0 else None
+        self.momentum = momentum
+
+    def direction(self, grad: Tensor) -> Tensor:
+        if self.buffer is None:
+            return grad
+        return self.buffer.mul_(self.momentum).add_(grad)
+
+
+def make_optimizer(name: str, like: Tensor, alpha_rms: float, momentum: float) -> RMSProp | SGD:
+    if name == "rmsprop":
+        return RMSProp(like, alpha_rms, momentum)
+    if name == "sgd":
+        return SGD(like, momentum)
+    raise ValueError(f"unknown optimizer {name!r}; available: {', '.join(OPTIMIZERS)}")
