@@ -15,7 +15,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade "pip>=25.3"
 
 $(VENV)/.setup: requirements.txt pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -r requirements.txt
+	$(BIN)/python -m pip install -q --build-constraint build-constraints.txt -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 

@@ -6,8 +6,9 @@ device buffer without synchronising with the host.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -18,7 +19,7 @@ from .lr import decayed_lr, search_initial_lr
 from .optim import make_optimizer
 from .trace import Recorder, Trace, concat
 
-OnStep = Callable[[int, Trace], Optional[bool]]
+OnStep = Callable[[int, Trace], bool | None]
 
 
 @dataclass
@@ -45,9 +46,9 @@ def attack(model: nn.Module, inputs: Tensor, labels: Tensor, *, distance: str | 
            init_lr_distance: float | None = None, penalty: str | penalties.Penalty = "P2", mu_init: float = 1.0,
            rho_init: float = 1.0, mu_min: float = 1e-6, mu_max: float = 1e12, gamma: float = 1.2, tau: float = 0.95,
            check_steps: int = 10, lr_reduction: float = 0.01, optimizer: str = "rmsprop",
-           alpha_rms: float | None = None, momentum: float | None = None, lr_decay: bool = True,
-           lr_search: bool = True, lr_init: float = 0.1, constraint: str = "dlr", logit_tolerance: float = 1e-4,
-           levels: int | None = None, seed: int | None = None, record: bool = True,
+           alpha_rms: float | None = None, momentum: float | None = None, rms_init: float = 1.0,
+           lr_decay: bool = True, lr_search: bool = True, lr_init: float = 0.1, constraint: str = "dlr",
+           logit_tolerance: float = 1e-4, levels: int | None = None, seed: int | None = None, record: bool = True,
            on_step: OnStep | None = None, every: int = 10) -> AttackResult:
     """Find, for each sample, an adversarial x̃ ∈ [0, 1]^d that minimises D(x̃, x).
 
@@ -59,7 +60,8 @@ def attack(model: nn.Module, inputs: Tensor, labels: Tensor, *, distance: str | 
     μ⁽⁰⁾, ρ⁽⁰⁾; mu_min, mu_max: μ_min, μ_max. gamma: γ, the increase factor of ρ; tau: τ, the required constraint
     improvement; check_steps: M, steps between ρ checks. lr_reduction: final η as a fraction of η⁽⁰⁾.
     optimizer: "rmsprop" (paper) or "sgd". alpha_rms, momentum: RMSProp's smoothing and momentum (None: α, as in the
-    reference; for "sgd" momentum None means 0). lr_decay: decay η after the first adversarial (else constant).
+    reference; for "sgd" momentum None means 0). rms_init: v₀, the initial average of squared gradients (paper: 1;
+    0 is the usual RMSProp). lr_decay: decay η after the first adversarial (else constant).
     lr_search: find η⁽⁰⁾ per sample from ε (else η⁽⁰⁾ = lr_init, also the fallback of a capped search).
     constraint: "dlr" (paper) or "logit_diff"; logit_tolerance: κ, see `alma.constraints`. levels: quantise x̃ to
     this many levels after each step. seed: seeds the random directions given to samples with a zero gradient.
@@ -77,19 +79,21 @@ def attack(model: nn.Module, inputs: Tensor, labels: Tensor, *, distance: str | 
     momentum = (alpha if optimizer == "rmsprop" else 0.0) if momentum is None else momentum
     _validate(inputs, labels, num_steps=num_steps, alpha=alpha, alpha_rms=alpha_rms, momentum=momentum,
               mu_init=mu_init, rho_init=rho_init, mu_min=mu_min, mu_max=mu_max, gamma=gamma, tau=tau,
-              check_steps=check_steps, lr_reduction=lr_reduction, lr_init=lr_init, levels=levels, every=every)
+              check_steps=check_steps, lr_reduction=lr_reduction, lr_init=lr_init, levels=levels, every=every,
+              rms_init=rms_init)
     dist, pen = distances.get(distance), penalties.get(penalty)
     eps = dist.eps_for(inputs) if init_lr_distance is None else float(init_lr_distance)
     config = dict(distance=dist.name, targeted=targeted, num_steps=num_steps, alpha=alpha, init_lr_distance=eps,
                   penalty=pen.name, mu_init=mu_init, rho_init=rho_init, mu_min=mu_min, mu_max=mu_max, gamma=gamma,
                   tau=tau, check_steps=check_steps, lr_reduction=lr_reduction, optimizer=optimizer,
-                  alpha_rms=alpha_rms, momentum=momentum, lr_decay=lr_decay, lr_search=lr_search, lr_init=lr_init,
-                  constraint=constraint, logit_tolerance=logit_tolerance, levels=levels, seed=seed)
+                  alpha_rms=alpha_rms, momentum=momentum, rms_init=rms_init, lr_decay=lr_decay,
+                  lr_search=lr_search, lr_init=lr_init, constraint=constraint, logit_tolerance=logit_tolerance,
+                  levels=levels, seed=seed)
 
     batch, device, dtype = len(inputs), inputs.device, inputs.dtype
     view = (-1,) + (1,) * (inputs.ndim - 1)
     dist_fn = dist.build(inputs)
-    opt = make_optimizer(optimizer, inputs, alpha_rms, momentum)
+    opt = make_optimizer(optimizer, inputs, alpha_rms, momentum, rms_init)
     generator = torch.Generator(device).manual_seed(seed) if seed is not None else None
 
     delta = torch.zeros_like(inputs, requires_grad=True)
@@ -187,6 +191,7 @@ def _validate(inputs: Tensor, labels: Tensor, **settings: Any) -> None:
         (s["rho_init"] > 0 and s["gamma"] >= 1, "rho_init > 0 and gamma ≥ 1"),
         (0 < s["lr_reduction"] <= 1 and s["lr_init"] > 0, "0 < lr_reduction ≤ 1 and lr_init > 0"),
         (s["levels"] is None or s["levels"] >= 2, "levels ≥ 2 (or None)"),
+        (s["rms_init"] >= 0, "rms_init ≥ 0"),
     ]
     for ok, rule in rules:
         if not ok:

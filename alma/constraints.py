@@ -11,7 +11,7 @@ stays invariant to shifting and scaling the logits.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor

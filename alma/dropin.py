@@ -1,7 +1,8 @@
 """`alma(model, inputs, labels, **kw)`: a drop-in for the reference implementation's call."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from torch import Tensor, nn
 

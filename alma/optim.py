@@ -8,13 +8,14 @@ OPTIMIZERS = ("rmsprop", "sgd")
 
 
 class RMSProp:
-    """RMSProp with momentum; the average of squared gradients starts at 1 (not 0) so the first step is not huge.
+    """RMSProp with momentum; the paper starts the average of squared gradients at v₀ = 1 (not 0) so that the first
+    step is not huge.
 
     v ← a·v + (1 − a)·g²;  b ← m·b + g / (√v + 1e-8);  the step is η·b.
     """
 
-    def __init__(self, like: Tensor, alpha_rms: float, momentum: float) -> None:
-        self.square_avg = torch.ones_like(like)
+    def __init__(self, like: Tensor, alpha_rms: float, momentum: float, square_avg_init: float = 1.0) -> None:
+        self.square_avg = torch.full_like(like, square_avg_init)
         self.buffer = torch.zeros_like(like)
         self.alpha_rms, self.momentum = alpha_rms, momentum
 
@@ -36,9 +37,10 @@ class SGD:
         return self.buffer.mul_(self.momentum).add_(grad)
 
 
-def make_optimizer(name: str, like: Tensor, alpha_rms: float, momentum: float) -> RMSProp | SGD:
+def make_optimizer(name: str, like: Tensor, alpha_rms: float, momentum: float,
+                   square_avg_init: float = 1.0) -> RMSProp | SGD:
     if name == "rmsprop":
-        return RMSProp(like, alpha_rms, momentum)
+        return RMSProp(like, alpha_rms, momentum, square_avg_init)
     if name == "sgd":
         return SGD(like, momentum)
     raise ValueError(f"unknown optimizer {name!r}; available: {', '.join(OPTIMIZERS)}")

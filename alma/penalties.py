@@ -5,8 +5,8 @@ P' → 0 when y < 0 and ρ → ∞. The derivative is written in closed form: AL
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import Tensor

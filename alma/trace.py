@@ -51,7 +51,7 @@ class Trace:
     def steps(self) -> Tensor:
         return torch.arange(self.start, self.start + self.num_steps)
 
-    def to_dataframe(self) -> "pd.DataFrame":
+    def to_dataframe(self) -> pd.DataFrame:
         """Long (tidy) format: one row per step and sample, one column per quantity."""
         import pandas as pd
 

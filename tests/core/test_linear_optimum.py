@@ -13,8 +13,7 @@ TOLERANCE = 1e-4  # the constraint's logit margin κ
 
 def optimal_l2(model: Linear, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """min_j (z_y − z_j + κ)/‖w_y − w_j‖ per sample, and whether its minimiser lies inside the box [0, 1]."""
-    w, b = model.weight, model.bias
-    logits = model(x)
+    w, logits = model.weight, model(x)
     w_diff = w[y][:, None, :] - w[None, :, :]  # [B, C, d]: w_y − w_j
     margins = logits.gather(1, y[:, None]) - logits + TOLERANCE
     dist = margins / w_diff.norm(dim=2)

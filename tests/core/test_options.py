@@ -110,3 +110,12 @@ def test_bad_inputs_get_a_clear_message(smallcnn, batch) -> None:
         alma.attack(smallcnn, x, y.float(), num_steps=2)
     with pytest.raises(ValueError, match="class indices"):
         alma.attack(smallcnn, x, y + 10, num_steps=2)
+
+
+def test_squared_gradient_average_starting_at_one_tames_the_first_step(smallcnn, batch) -> None:
+    """The paper's v₀ = 1: the first step moves D by about ε (≈1.05ε with α = 0.9); the usual v₀ = 0 overshoots."""
+    x, y = batch
+    paper = alma.attack(smallcnn, x, y, num_steps=2, alpha=0.9, init_lr_distance=0.1).trace
+    usual = alma.attack(smallcnn, x, y, num_steps=2, alpha=0.9, init_lr_distance=0.1, rms_init=0.0).trace
+    assert ((paper.distance[1] > 0.09) & (paper.distance[1] < 0.12)).all()
+    assert (usual.distance[1] > 2 * paper.distance[1]).all()

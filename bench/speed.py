@@ -1,0 +1,117 @@
+"""Time per iteration of ALMA ℓ2 against a bare forward+backward loop and the reference implementation.
+
+    python bench/speed.py          # the issue's setting (GPU when present): SmallCNN b=1000, ResNet-50 b=64
+    python bench/speed.py --device cpu --steps 20 --resnet-batch 4 --smallcnn-batch 256
+
+Prints one table per model: (a) bare model forward + backward, (b) adv_lib's alma, (c) ours with record=False,
+(d) ours with record=True, (e) ours with on_step every 10 steps; then the ratios c/a, c/b, d/c, e/c. Then the time
+of one 28×28 image attacked for 1000 steps. Weights are random (timing only).
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from collections.abc import Callable
+
+import torch
+import torchvision
+from torch import Tensor, nn
+
+import alma
+from alma.models.smallcnn import SmallCNN
+
+
+def frozen(model: nn.Module, device: torch.device) -> nn.Module:
+    model = model.to(device).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def timed(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
+    """Best wall time of `repeats` runs (after one warm-up run), in seconds."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bare_loop(model: nn.Module, x: Tensor, steps: int) -> None:
+    delta = torch.zeros_like(x, requires_grad=True)
+    for _ in range(steps):
+        (grad,) = torch.autograd.grad(model(x + delta).sum(), delta)
+        delta.data.add_(grad, alpha=-1e-3)
+
+
+def variants(model: nn.Module, x: Tensor, y: Tensor, steps: int) -> dict[str, Callable[[], object]]:
+    runs = {"(a) bare fwd+bwd": lambda: bare_loop(model, x, steps)}
+    try:
+        from adv_lib.attacks import alma as reference
+        runs["(b) adv_lib alma"] = lambda: reference(model, x, y, num_steps=steps, α=0.9, init_lr_distance=0.1)
+    except ImportError:
+        pass
+    common = dict(distance="l2", num_steps=steps, alpha=0.9, init_lr_distance=0.1)
+    runs["(c) ours, record=False"] = lambda: alma.attack(model, x, y, record=False, **common)
+    runs["(d) ours, record=True"] = lambda: alma.attack(model, x, y, record=True, **common)
+    runs["(e) ours, on_step every 10"] = lambda: alma.attack(model, x, y, record=True, every=10,
+                                                             on_step=lambda step, rows: None, **common)
+    return runs
+
+
+def table(name: str, model: nn.Module, x: Tensor, steps: int, repeats: int) -> None:
+    device = x.device
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    print(f"\n{name}: batch {len(x)}, input {tuple(x.shape[1:])}, {steps} steps, best of {repeats}")
+    print("| variant | ms / iteration |\n|---|---:|")
+    per_step = {}
+    for label, run in variants(model, x, y, steps).items():
+        per_step[label[:3]] = timed(run, device, repeats) / steps * 1e3
+        print(f"| {label} | {per_step[label[:3]]:.2f} |")
+    ratios = [("c/a", "(c)", "(a)"), ("c/b", "(c)", "(b)"), ("d/c", "(d)", "(c)"), ("e/c", "(e)", "(c)")]
+    print(" ".join(f"{r}={per_step[n] / per_step[d]:.3f}" for r, n, d in ratios if n in per_step and d in per_step))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--smallcnn-batch", type=int, default=1000)
+    parser.add_argument("--resnet-batch", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (CPU)")
+    parser.add_argument("--skip-resnet", action="store_true")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.processor() or 'x86_64'})"
+    print(f"device: {gpu}; torch {torch.__version__}, torchvision {torchvision.__version__}, "
+          f"{torch.get_num_threads()} CPU threads")
+    gen = torch.Generator().manual_seed(0)
+
+    smallcnn = frozen(SmallCNN(), device)
+    x = torch.rand(args.smallcnn_batch, 1, 28, 28, generator=gen).to(device)
+    table("SmallCNN (MNIST-shaped)", smallcnn, x, args.steps, args.repeats)
+    if not args.skip_resnet:
+        resnet = frozen(torchvision.models.resnet50(), device)
+        x = torch.rand(args.resnet_batch, 3, 224, 224, generator=gen).to(device)
+        table("ResNet-50 (224²)", resnet, x, args.steps, args.repeats)
+
+    x = torch.rand(1, 1, 28, 28, generator=gen).to(device)
+    with torch.no_grad():
+        y = smallcnn(x).argmax(1)
+    seconds = timed(lambda: alma.attack(smallcnn, x, y, num_steps=1000, record=True), device, args.repeats)
+    print(f"\nOne 28×28 image, 1000 steps, record=True: {seconds:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
