@@ -1,8 +1,8 @@
 """The registry of distances that `alma.attack(distance=...)` accepts."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Union
 
 from torch import Tensor
 
@@ -23,7 +23,7 @@ class Distance:
     name: str
     label: str
     build: Callable[[Tensor], DistanceFn]
-    default_eps: Union[float, Callable[[Tensor], float]]
+    default_eps: float | Callable[[Tensor], float]
     pixel_map: Callable[[Tensor, Tensor], Tensor] | None = None
     description: str = ""
 
