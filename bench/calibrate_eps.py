@@ -23,11 +23,12 @@ from torch import Tensor
 
 import alma
 from alma.distances import get
-from alma.models import load_model
+from alma.images import load_image, to_model_input
+from alma.models import ModelInfo, get_info, load_model
 
 GRIDS = {
     "ciede2000": (0.03, 0.1, 0.3, 1.0, 3.0, 10.0),
-    "lpips": (3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
+    "lpips": (3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2),
 }
 
 
@@ -47,6 +48,20 @@ def cifar10(data: Path, n: int) -> tuple[Tensor, Tensor]:
     return x, torch.from_numpy(arrays["y"][:n].astype(np.int64))
 
 
+def imagenet(data: Path, n: int, info: ModelInfo) -> tuple[Tensor, Tensor]:
+    """The labelled foolbox ImageNet samples (file names end in the class index), as the model sees them."""
+    files = sorted((data / "sample_images" / "foolbox_imagenet").glob("imagenet_*.jpg"))[:n]
+    x = torch.cat([to_model_input(load_image(f.read_bytes()), info) for f in files])
+    return x, torch.tensor([int(f.stem.split("_")[2]) for f in files])
+
+
+def dataset(model_name: str, data: Path, n: int) -> tuple[Tensor, Tensor]:
+    info = get_info(model_name)
+    if info.dataset == "imagenet":
+        return imagenet(data, n, info)
+    return (mnist if info.dataset == "mnist" else cifar10)(data, n)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default_data = os.environ.get("ALMA_WEIGHTS_DIR") or str(Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -55,6 +70,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="*", default=[100, 1000])
     parser.add_argument("--distances", nargs="*", default=list(GRIDS))
     parser.add_argument("--models", nargs="*", default=["mnist-smallcnn-paper", "cifar10-resnet20"])
+    parser.add_argument("--eps", type=float, nargs="*", help="ε values to try (default: the distance's grid)")
     args = parser.parse_args()
     os.environ.setdefault("ALMA_WEIGHTS_DIR", str(args.data))
 
@@ -62,13 +78,13 @@ def main() -> None:
           f"{'eps/median':>11}{'s':>7}")
     for model_name in args.models:
         model = load_model(model_name)
-        x, y = (mnist if model_name.startswith("mnist") else cifar10)(args.data, args.images)
+        x, y = dataset(model_name, args.data, args.images)
         correct = model(x).argmax(1) == y
         x, y = x[correct], y[correct]
         for name in args.distances:
             default = get(name).eps_for(x)
             for steps in args.steps:
-                for eps in sorted({*GRIDS[name], round(default, 6)}):
+                for eps in sorted({*(args.eps or GRIDS[name]), round(default, 6)}):
                     start = time.perf_counter()
                     result = alma.attack(model, x, y, distance=name, num_steps=steps, init_lr_distance=eps,
                                          record=False, seed=0)

@@ -77,7 +77,7 @@ MNIST_ENTRIES = (
     _mnist("mnist-smallcnn-pgd-l2", "SmallCNN (ours, ℓ2 adversarially trained)", "adversarial ℓ2 (PGD, ε = 2)",
            "trained by this project (python -m alma.models.train --adversarial l2, see docs/models.md); bundled",
            WeightFile("mnist_smallcnn_pgd_l2.pt", bundled=True,
-                      sha256="0000000000000000000000000000000000000000000000000000000000000000")),
+                      sha256="4647bd6357d07d352b917fc0d6735d995f58d1784917224088cc2ca5ef0e49f0")),
     _mnist("mnist-smallcnn-paper", "SmallCNN (paper, regular)", "standard", _PAPER_SOURCE,
            _published("attackbench_mnist_smallcnn_standard.pth",
                       _github(*_ATTACKBENCH[:2], f"{_ATTACKBENCH[2]}/mnist_smallcnn_standard.pth"),

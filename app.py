@@ -1,0 +1,195 @@
+"""ALMA Explorer: attack an image live with ALMA and watch every internal quantity (`streamlit run app.py`).
+
+This file is the entry point (page setup and navigation) and the main page, the attack explorer; the other pages
+live in `pages/`, the shared machinery in `ui/`.
+"""
+from __future__ import annotations
+
+from itertools import count
+from pathlib import Path
+
+import streamlit as st
+
+from alma.models import ModelInfo, get_info
+from ui import live
+from ui.config import ConfigError, RunConfig
+from ui.errors import user_message
+from ui.history import session_history
+from ui.inputs import ChosenInput, input_picker, model_view, set_input
+from ui.models import get_model, lock_key
+from ui.outcome import predict, run_attack
+from ui.panels import class_name, result_panel, trace_charts
+from ui.runner import Snapshot
+from ui.widgets import apply_config, attack_settings, device_picker, model_picker
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGE_ICONS = {"EMA_on_off": ":material/stacked_line_chart:", "Penalty_functions": ":material/functions:",
+              "Learning_rate": ":material/trending_down:", "How_ALMA_works": ":material/school:",
+              "Compare_attacks": ":material/compare_arrows:"}
+PAGE_TITLES = {"EMA_on_off": "EMA on/off", "How_ALMA_works": "How ALMA works"}
+RUN_KEY = "explorer_run"
+PENDING_KEY = "pending_config"
+PIXELATED_IMAGES = "<style>[data-testid='stImage'] img {image-rendering: pixelated;}</style>"
+
+
+def _load_config() -> None:
+    """Callback of the config uploader: set every widget to the config, then the page reruns it."""
+    upload = st.session_state.get("config_file")
+    if upload is None:
+        return
+    try:
+        config = RunConfig.from_json(upload.getvalue())
+    except ConfigError as err:
+        st.session_state["config_error"] = str(err)
+        return
+    st.session_state.pop("config_error", None)
+    apply_config(config)
+    set_input(config.input)
+    st.session_state[PENDING_KEY] = config
+
+
+def _use_cpu() -> None:
+    st.session_state["device"] = "cpu"
+
+
+def _use_100_steps() -> None:
+    st.session_state["steps"] = "100"
+
+
+def _clean_prediction_caption(model, chosen: ChosenInput, info: ModelInfo, device: str) -> None:
+    memo_key = (info.name, device, chosen.ref, chosen.image.shape)
+    memo = st.session_state.get("clean_prediction")
+    if memo is None or memo[0] != memo_key:
+        try:
+            memo = (memo_key, predict(model, chosen.image.to(device)))
+        except Exception as err:  # a model that cannot take this input: say so, keep the page usable
+            st.error(user_message(err))
+            return
+        st.session_state["clean_prediction"] = memo
+    prediction = memo[1]
+    st.markdown(f"The model predicts **{class_name(info, prediction.label)}** ({prediction.confidence:.1%}).")
+
+
+def _start(config: RunConfig, model, chosen: ChosenInput) -> None:
+    image = chosen.image
+    started = live.start(RUN_KEY, lambda job: run_attack(job, model, image, config),
+                         lock_key=lock_key(config.device), steps_per_attack=config.attack.num_steps,
+                         context=config)
+    if started:
+        st.rerun()
+
+
+def _follow(run: live.ActiveRun, info: ModelInfo) -> None:
+    config: RunConfig = run.context
+    status, charts = st.empty(), st.empty()
+    draws = count()
+
+    def draw(snapshot: Snapshot) -> None:
+        best = snapshot.traces.get("")
+        detail = ""
+        if best is not None and best.num_steps:
+            value = float(best.best_distance[-1, 0])
+            detail = "no adversarial yet" if value == float("inf") else f"best D = {value:.4g}"
+        with status.container():
+            live.status(run, snapshot, detail)
+        with charts.container():
+            trace_charts(snapshot.traces, config.attack.num_steps, config.attack.distance, key=f"live{next(draws)}")
+
+    snapshot = live.follow(run, draw)
+    if not snapshot.phase.active:
+        outcome = live.finish(RUN_KEY, snapshot)
+        if outcome is not None:
+            session_history().add(outcome)
+        st.rerun()
+
+
+def _pending_config(chosen: ChosenInput | None, config: RunConfig | None) -> RunConfig | None:
+    """The loaded config, once the page can rerun it (its image is there); explains what is missing."""
+    pending: RunConfig | None = st.session_state.get(PENDING_KEY)
+    if pending is None or config is None or chosen is None:
+        if pending is not None and pending.input.sha256:
+            st.info(f"This config attacked an uploaded image (sha256 {pending.input.sha256[:16]}…): upload the "
+                    "same file to rerun it.", icon=":material/upload:")
+        return None
+    if chosen.ref != pending.input:
+        st.info("This config attacked another uploaded image: upload the same file to rerun it.",
+                icon=":material/upload:")
+        return None
+    del st.session_state[PENDING_KEY]
+    if config.device != pending.device:
+        st.warning(f"The config ran on {pending.device}, which is not available: rerunning on {config.device}, "
+                   "so the result may differ slightly.")
+    if differences := pending.version_differences():
+        st.warning(f"Package versions differ from the run's ({', '.join(differences)}): the result may differ "
+                   "slightly.")
+    return config
+
+
+def attack_explorer() -> None:
+    st.title("Attack explorer")
+    st.caption("Pick a model and an image, run ALMA, and watch the distance, the constraint, μ, ρ and the learning "
+               "rate step by step. Pause and step through it to teach; download everything to reproduce it.")
+    with st.sidebar:
+        info = model_picker()
+        settings = attack_settings(info)
+        device, threads = device_picker(info)
+        st.file_uploader("Load a run config (JSON)", type=["json"], key="config_file", on_change=_load_config,
+                         help="A config downloaded from a result: loading it reruns that run exactly.")
+        if message := st.session_state.get("config_error"):
+            st.error(message)
+    model = get_model(info, device)
+
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        chosen = input_picker(info)
+    with right:
+        if chosen is not None:
+            model_view(chosen.image, info)
+            if model is not None:
+                _clean_prediction_caption(model, chosen, info, device)
+    config = None
+    if chosen is not None and model is not None:
+        config = RunConfig(model=info.name, input=chosen.ref, attack=settings, device=device, cpu_threads=threads)
+
+    run = live.active_run(RUN_KEY)
+    busy = run is not None and run.job.phase.active
+    run_col, controls_col = st.columns([1, 4], vertical_alignment="bottom")
+    clicked = run_col.button("Run attack", type="primary", icon=":material/play_circle:", width="stretch",
+                             disabled=busy or config is None, key="run")
+    with controls_col:
+        live.controls(RUN_KEY)
+    rerun = _pending_config(chosen, config)
+    if (clicked or rerun is not None) and config is not None and not busy:
+        _start(config, model, chosen)
+
+    if error := live.last_error(RUN_KEY):
+        message, out_of_memory = error
+        st.error(message, icon=":material/error:")
+        if out_of_memory:
+            cpu, fewer = st.columns(2)
+            cpu.button("Run on the CPU instead", on_click=_use_cpu, key="oom_cpu")
+            fewer.button("Use 100 steps", on_click=_use_100_steps, key="oom_steps")
+    if run is not None:
+        _follow(run, info)
+        return
+    latest = session_history().latest()
+    if latest is not None:
+        st.subheader("Last run")
+        st.caption(f"{latest.config.model} · {latest.config.input.describe()} · "
+                   f"{latest.config.attack.num_steps} steps")
+        trace_charts({"": latest.trace}, latest.config.attack.num_steps, latest.config.attack.distance, key="final")
+        result_panel(latest, get_info(latest.config.model))
+
+
+def _pages() -> list[st.Page]:
+    pages = [st.Page(attack_explorer, title="Attack explorer", icon=":material/target:", default=True)]
+    for path in sorted(PAGES_DIR.glob("*.py")):
+        stem = path.stem.split("_", 1)[-1]
+        pages.append(st.Page(path, title=PAGE_TITLES.get(stem, stem.replace("_", " ")),
+                             icon=PAGE_ICONS.get(stem)))
+    return pages
+
+
+st.set_page_config(page_title="ALMA Explorer", page_icon=":material/target:", layout="wide")
+st.html(PIXELATED_IMAGES)
+st.navigation(_pages()).run()

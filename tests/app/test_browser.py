@@ -1,0 +1,179 @@
+"""The real app in a real browser: `streamlit run app.py` on a free loopback port, driven by Playwright in Debian's
+headless Chromium (`make chromium` installs it; the tests skip without it).
+
+`ALMA_SCREENSHOT=docs/screenshot.png pytest -m browser tests/app/test_browser.py` also saves the screenshot of the
+result there (a path relative to the repository root), for the README.
+"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from alma.samples import draw_digit
+from ui.images import image_png
+
+from .conftest import REPO
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+VIEWPORT = {"width": 1400, "height": 1000}
+TIMEOUT_MS = 60_000
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "streamlit exited"
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                if response.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"streamlit did not answer at {url} in {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of `streamlit run app.py`, started for these tests and always killed after them."""
+    if not CHROMIUM.is_file():
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (make chromium)")
+    env = dict(os.environ)
+    if "ALMA_WEIGHTS_DIR" not in env and (SHARED_DATA / "MANIFEST.md").is_file():
+        env["ALMA_WEIGHTS_DIR"] = str(SHARED_DATA)
+    port = _free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+                                   "--server.port", str(port), "--server.address", "127.0.0.1"],
+                                  cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, server)
+        yield url
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+
+
+@pytest.fixture
+def page(app_url: str) -> Iterator[Page]:
+    """A fresh browser session on the main page, once it has drawn the sample's prediction."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(app_url)
+            page.get_by_test_id("stMain").get_by_text("The model predicts").wait_for()
+            _idle(page)
+            yield page
+        finally:
+            browser.close()
+
+
+def _idle(page: Page) -> None:
+    """Waits for the script run to end and its stale elements to go (the next click must hit the current page)."""
+    page.wait_for_function("!document.querySelector('[data-testid=stStatusWidget], [data-stale=true]')")
+
+
+def _set_steps(page: Page, steps: int) -> None:
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("radio", name="custom").click()
+    box = sidebar.get_by_label("Custom number of steps")
+    box.fill(str(steps))
+    box.press("Enter")
+    _idle(page)
+
+
+def _metric(page: Page, label: str) -> str:
+    metric = page.get_by_test_id("stMain").get_by_test_id("stMetric").filter(has_text=label)
+    return metric.get_by_test_id("stMetricValue").inner_text()
+
+
+def _screenshot(page: Page, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so the viewport grows to the content first."""
+    page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+    page.wait_for_timeout(1000)  # charts re-layout to the new size
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True)
+
+
+def test_upload_run_and_screenshot(page: Page, tmp_path: Path) -> None:
+    main = page.get_by_test_id("stMain")
+    main.get_by_role("radio", name="Upload").click()
+    uploader = main.get_by_test_id("stFileUploader")
+    (tmp_path / "notes.txt").write_text("not an image")
+    with page.expect_file_chooser() as chooser:
+        uploader.get_by_role("button", name="Upload", exact=True).click()
+    chooser.value.set_files(tmp_path / "notes.txt")
+    uploader.get_by_text("files are not allowed").wait_for()  # the browser refuses it; the app never sees it
+    uploader.get_by_role("button", name="Remove notes.txt").click()
+
+    digit = tmp_path / "three.png"
+    digit.write_bytes(image_png(1 - draw_digit(3), enlarge=False))  # dark on white, as on paper
+    with page.expect_file_chooser() as chooser:
+        uploader.get_by_role("button", name="Upload", exact=True).click()
+    chooser.value.set_files(digit)
+    main.get_by_text("The model predicts 3").wait_for()
+    _set_steps(page, 100)
+
+    main.get_by_role("button", name="Run attack").click()
+    main.get_by_text("Adversarial found").wait_for()
+    assert main.get_by_text(re.compile(r"upload \(sha256 .*\) · 100 steps")).count() == 1
+    assert _metric(page, "Original prediction") == "3"
+    assert _metric(page, "Adversarial prediction") not in ("3", "")
+    assert main.get_by_test_id("stPlotlyChart").count() == 6
+    assert main.get_by_test_id("stException").count() == 0
+
+    _screenshot(page, tmp_path / "explorer.png")
+    assert (tmp_path / "explorer.png").stat().st_size > 50_000
+    if target := os.environ.get("ALMA_SCREENSHOT"):
+        _screenshot(page, REPO / target)
+
+
+def test_pause_resume_and_stop_a_running_attack(page: Page) -> None:
+    main = page.get_by_test_id("stMain")
+    _set_steps(page, 100_000)
+    main.get_by_role("button", name="Run attack").click()
+    progress = main.get_by_test_id("stProgress")
+    progress.get_by_text(re.compile(r"running · step [1-9]")).wait_for()
+
+    main.get_by_role("button", name="Pause").click()
+    progress.get_by_text("paused").wait_for()
+    paused_at = progress.inner_text()
+    page.wait_for_timeout(1000)
+    assert progress.inner_text() == paused_at, "a paused attack must not advance"
+
+    main.get_by_role("button", name="Resume").click()
+    progress.get_by_text("running").wait_for()
+    started = time.monotonic()
+    main.get_by_role("button", name="Stop").click()
+    main.get_by_text(re.compile(r"stopped after \d+ of 100000 steps")).wait_for(timeout=10_000)
+    assert time.monotonic() - started < 10  # measured: about 3 s on 2 busy cores, the attack itself stops at once
+    assert main.get_by_test_id("stException").count() == 0

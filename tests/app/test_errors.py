@@ -1,0 +1,52 @@
+"""Failures become clear messages, never tracebacks, and the page stays usable: weights that cannot be loaded, the
+GPU running out of memory, a model error."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+import alma
+from alma.weights import WeightsError
+
+from .conftest import explorer, finish, metrics
+
+RUN_KEY = "explorer_run"
+
+
+def test_weights_that_cannot_be_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreachable(name: str, *_: object) -> None:
+        raise WeightsError(f"{name}: the download failed (no network)")
+
+    at = explorer(steps=10)
+    with monkeypatch.context() as patch:
+        patch.setattr("ui.models.load_model", unreachable)
+        at.selectbox(key="model").set_value("mnist-lenet5").run()
+        assert not at.exception, at.exception
+        assert "could not be loaded" in at.error[0].value and "no network" in at.error[0].value
+        assert at.button(key="run").disabled
+    at.selectbox(key="model").set_value("mnist-smallcnn").run()
+    assert not at.error
+    finish(at.button(key="run").click().run(), RUN_KEY)
+    assert metrics(at)["Steps run"] == "10"
+
+
+@pytest.mark.parametrize("error, words", [(torch.cuda.OutOfMemoryError("CUDA out of memory"), "ran out of memory"),
+                                          (RuntimeError("mat1 and mat2 shapes cannot be multiplied"), "shapes")])
+def test_an_attack_that_fails(monkeypatch: pytest.MonkeyPatch, error: Exception, words: str) -> None:
+    def failing(*_: object, **__: object) -> None:
+        raise error
+
+    at = explorer(steps=10)
+    with monkeypatch.context() as patch:
+        patch.setattr(alma, "attack", failing)
+        finish(at.button(key="run").click().run(), RUN_KEY)
+    assert len(at.error) == 1 and words in at.error[0].value
+    out_of_memory = isinstance(error, torch.cuda.OutOfMemoryError)
+    assert [b.label for b in at.button if b.key in ("oom_cpu", "oom_steps")] == \
+        (["Run on the CPU instead", "Use 100 steps"] if out_of_memory else [])
+    if out_of_memory:
+        at.button(key="oom_steps").click().run()
+        assert at.button_group(key="steps").value == "100"
+
+    finish(at.button(key="run").click().run(), RUN_KEY)
+    assert not at.error and metrics(at)["Steps run"] == ("100" if out_of_memory else "10")

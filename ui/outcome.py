@@ -1,0 +1,121 @@
+"""One attack run for the explorer, from clean image to everything the result panel shows, all on the CPU.
+
+`run_attack` is what a `Job` executes (see `ui.runner`): it predicts the clean image, runs `alma.attack` with the
+job's callback, then measures the adversarial with every distance and predicts it again, including after rounding
+to 8 bits (what a PNG stores).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+import alma
+from alma import distances
+from alma.trace import Trace
+
+from .config import RunConfig
+from .runner import Job
+
+TOP_K = 5
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The model's class probabilities for one image."""
+
+    probabilities: Tensor
+
+    @property
+    def label(self) -> int:
+        return int(self.probabilities.argmax())
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probabilities.max())
+
+    def top(self, k: int = TOP_K) -> list[tuple[int, float]]:
+        values, indices = self.probabilities.topk(min(k, len(self.probabilities)))
+        return [(int(i), float(v)) for i, v in zip(indices, values)]
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A finished (or stopped) run: images [C, H, W], the per-pixel map [H, W] of the attack's distance, and the
+    metrics of the final adversarial; all tensors on the CPU."""
+
+    config: RunConfig
+    clean: Tensor
+    adversarial: Tensor
+    distance_map: Tensor
+    before: Prediction
+    after: Prediction
+    after_8bit: Prediction
+    success: bool
+    distance: float
+    """D(adversarial, clean) for the attack's own distance (inf when it failed)."""
+    metrics: dict[str, float]
+    trace: Trace
+    steps: int
+    stopped: bool
+    num_forwards: int
+    num_backwards: int
+    wall_seconds: float
+
+    @property
+    def first_adv_step(self) -> int | None:
+        step = int(self.trace.first_adv_step[0])
+        return step if step >= 0 else None
+
+    @property
+    def label(self) -> int:
+        """The class the attack moved away from (untargeted) or towards (targeted)."""
+        settings = self.config.attack
+        return settings.target if settings.targeted else self.before.label
+
+
+@torch.no_grad()
+def predict(model: nn.Module, images: Tensor) -> Prediction:
+    """Prediction for one image [C, H, W] (on the model's device)."""
+    return Prediction(model(images.unsqueeze(0)).softmax(1)[0].float().cpu())
+
+
+def run_attack(job: Job, model: nn.Module, image: Tensor, config: RunConfig, label: str = "") -> RunOutcome:
+    """Attacks `image` ([C, H, W] in [0, 1], the model's input) with `config` on `config.device`."""
+    device = torch.device(config.device)
+    if device.type == "cpu":
+        torch.set_num_threads(config.cpu_threads)
+    settings = config.attack
+    x = image.to(device).unsqueeze(0)
+    before = predict(model, x[0])
+    if settings.targeted:
+        if settings.target is None:
+            raise ValueError("a targeted attack needs a target class")
+        if settings.target == before.label:
+            raise ValueError("the model already predicts the target class for this image; choose another target")
+    labels = torch.tensor([settings.target if settings.targeted else before.label], device=device)
+    started = job.active_seconds
+    result = alma.attack(model, x, labels, **settings.attack_kwargs(), on_step=job.callback(label), every=1)
+    wall = job.active_seconds - started
+    adv = result.adv_inputs
+    with torch.no_grad():
+        metrics = {name: float(value[0]) for name, value in distances.measure(x, adv).items()}
+        distance_map = _pixel_map(settings.distance, x, adv)
+    return RunOutcome(config=config, clean=image.cpu(), adversarial=adv[0].cpu(), distance_map=distance_map,
+                      before=before, after=predict(model, adv[0]), after_8bit=predict(model, _to_8bit(adv[0])),
+                      success=bool(result.success[0]), distance=float(result.distances[0]), metrics=metrics,
+                      trace=result.trace, steps=result.steps, stopped=result.stopped,
+                      num_forwards=int(result.num_forwards[0]), num_backwards=int(result.num_backwards[0]),
+                      wall_seconds=wall)
+
+
+def _pixel_map(distance: str, x: Tensor, adv: Tensor) -> Tensor:
+    """The distance's own per-pixel map, or |δ| summed over channels where it has none."""
+    pixel_map = distances.get(distance).pixel_map
+    values = pixel_map(x, adv) if pixel_map is not None else (adv - x).abs().sum(1)
+    return values[0].float().cpu()
+
+
+def _to_8bit(image: Tensor) -> Tensor:
+    return image.mul(255).round().div(255)
