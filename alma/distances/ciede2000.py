@@ -115,16 +115,11 @@ def _build(reference: Tensor) -> DistanceFn:
     return lambda x_adv: image_distance_from_lab(lab_reference, srgb_to_lab(as_rgb(x_adv)))
 
 
-def default_eps(inputs: Tensor) -> float:
-    """ε = EPS_PER_PIXEL · √(H·W): typical final distances grow like the square root of the pixel count."""
-    return EPS_PER_PIXEL * math.sqrt(inputs.shape[-2] * inputs.shape[-1])
-
-
-EPS_PER_PIXEL = 0.01
-"""Calibrated on SmallCNN (MNIST) and a CIFAR-10 ResNet: see docs/distances.md and bench/calibrate_eps.py."""
+EPS = 1.0
+"""Default ε, calibrated on MNIST, CIFAR-10 and ImageNet models: see docs/distances.md and bench/calibrate_eps.py."""
 
 CIEDE2000 = register(Distance(
-    name="ciede2000", label="CIEDE2000 ΔE00", build=_build, default_eps=default_eps, pixel_map=ciede2000_map,
+    name="ciede2000", label="CIEDE2000 ΔE00", build=_build, default_eps=EPS, pixel_map=ciede2000_map,
     description="ℓ2 norm over pixels of the CIEDE2000 colour difference (sRGB → D65 CIELAB, Sharma et al. 2005). "
                 "Grayscale images are compared as R = G = B.",
 ))
