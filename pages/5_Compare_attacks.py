@@ -1,0 +1,152 @@
+"""Compare attacks: ALMA beside adv_lib's baselines on one image or a few, with one budget, measured the same way."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+import torch
+from torch import Tensor
+
+from alma import distances
+from alma.compare import ATTACKS, AttackRun, run_attack, samples_frame
+from alma.images import to_model_input
+from alma.models import ModelInfo
+from alma.samples import list_samples, load_sample
+from ui.compare import robust_accuracy_figure
+from ui.errors import user_message
+from ui.images import image_png
+from ui.inputs import input_picker, model_view
+from ui.models import get_model
+from ui.panels import class_name
+from ui.widgets import model_picker
+
+PREFIX, RESULT_KEY = "cmp_", "cmp_result"
+BUDGETS = ("10", "100", "1000")
+INPUTS = ("One image", "Every sample")
+DEFAULT_ATTACKS = ["alma-l2", "ddn", "fmn-l2", "alma-l1", "fmn-l1"]
+PER_ROW = 6
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Finished runs on `images` [B, C, H, W] (labels: the model's clean predictions) and the attacks that failed."""
+
+    model: str
+    budget: int
+    images: Tensor
+    labels: Tensor
+    runs: list[AttackRun]
+    errors: list[str]
+
+
+def _init(key: str, default: object, options: list | tuple | None = None) -> None:
+    if key not in st.session_state or (options is not None and st.session_state[key] not in options):
+        st.session_state[key] = default
+
+
+def _every_sample(info: ModelInfo) -> Tensor | None:
+    try:
+        return torch.cat([to_model_input(load_sample(name), info) for name in list_samples(info.dataset)])
+    except Exception as err:  # a sample that cannot be built: a message, the page goes on
+        st.error(user_message(err))
+        return None
+
+
+def _run(model: torch.nn.Module, info: ModelInfo, images: Tensor, names: list[str], budget: int) -> Comparison:
+    with torch.no_grad():
+        labels = model(images).argmax(1)
+    runs, errors = [], []
+    progress = st.progress(0.0)
+    for i, name in enumerate(names):
+        progress.progress(i / len(names), text=f"{ATTACKS[name].label}, budget {budget}…")
+        try:
+            runs.append(run_attack(model, images, labels, name, budget))
+        except Exception as err:  # one failing attack must not hide the others
+            errors.append(f"{ATTACKS[name].label}: {user_message(err)}")
+    progress.empty()
+    return Comparison(info.name, budget, images, labels, runs, errors)
+
+
+def _table(result: Comparison) -> pd.DataFrame:
+    one = len(result.images) == 1
+    return pd.DataFrame([{
+        "attack": run.label, "distance": distances.get(run.distance).label,
+        "success": ("yes" if run.asr else "no") if one else f"{100 * run.asr:.0f} %",
+        ("D" if one else "median D") + " (inf: failed)": float(f"{run.median:.4g}"),
+        "forwards / sample": run.forwards, "backwards / sample": run.backwards, "time (s)": round(run.seconds, 2),
+    } for run in result.runs])
+
+
+def _adversarials(result: Comparison, info: ModelInfo) -> None:
+    index = 0
+    if len(result.images) > 1:
+        index = st.selectbox("Sample", range(len(result.images)), key=f"{PREFIX}shown",
+                             format_func=lambda i: f"sample {i + 1} ({class_name(info, int(result.labels[i]))})")
+    images = [(result.images[index], f"original: {class_name(info, int(result.labels[index]))}")]
+    for run in result.runs:
+        value = float(run.distances[index])
+        verdict = f"{distances.get(run.distance).label} = {value:.3g}" if bool(run.success[index]) else "failed"
+        images.append((run.adv_inputs[index], f"{run.label}: {verdict}"))
+    for row in range(0, len(images), PER_ROW):
+        for column, (image, caption) in zip(st.columns(PER_ROW), images[row:row + PER_ROW]):
+            column.image(image_png(image), caption=caption, output_format="PNG")
+
+
+st.title("Compare attacks")
+st.markdown(
+    "ALMA is a general attack: one algorithm for any distance. How does it fare against attacks built for one "
+    "distance? Here it runs beside **adv_lib**'s implementations of DDN, FMN, FAB, C&W, APGD-T (with a binary search) "
+    "and PerC-AL, and beside adv_lib's own ALMA, with the same budget N. Every attack is measured the same way: "
+    "success is the model's prediction on the returned image, the distance is computed here, and forwards / "
+    "backwards through the model are counted per sample. The attacks move each image away from the model's own "
+    "prediction. Runs on the CPU; C&W (9 × 10N iterations) and APGD-T (many APGD runs) are far slower than the rest.")
+
+with st.sidebar:
+    info = model_picker(PREFIX, datasets=("mnist", "cifar10"))
+    _init(f"{PREFIX}attacks", DEFAULT_ATTACKS)
+    names = st.multiselect("Attacks", list(ATTACKS), key=f"{PREFIX}attacks", format_func=lambda n: ATTACKS[n].label)
+    _init(f"{PREFIX}budget", "100", BUDGETS)
+    budget = int(st.segmented_control("Budget N", BUDGETS, key=f"{PREFIX}budget", required=True,
+                                      help="The paper compares at 100 and 1000."))
+    for name in names:
+        st.caption(f"{ATTACKS[name].label}: {ATTACKS[name].budget}")
+model = get_model(info, "cpu")
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    _init(f"{PREFIX}inputs", INPUTS[0], INPUTS)
+    what = st.segmented_control("Images", INPUTS, key=f"{PREFIX}inputs", required=True,
+                                help="One image (a sample or an upload), or every sample of the model's dataset.")
+    if what == INPUTS[0]:
+        chosen = input_picker(info, PREFIX)
+        images = None if chosen is None else chosen.image.unsqueeze(0)
+    else:
+        images = _every_sample(info)
+with right:
+    if images is not None:
+        model_view(images[0], info)
+        if len(images) > 1:
+            st.caption(f"and {len(images) - 1} more")
+
+if not names:
+    st.info("Pick at least one attack in the sidebar.", icon=":material/info:")
+ready = images is not None and model is not None and bool(names)
+if st.button("Run the attacks", type="primary", icon=":material/play_circle:", key=f"{PREFIX}run", disabled=not ready):
+    with st.spinner("Attacking on the CPU…"):
+        try:
+            st.session_state[RESULT_KEY] = _run(model, info, images, names, budget)
+        except Exception as err:  # e.g. an image the model cannot take
+            st.error(user_message(err), icon=":material/error:")
+
+result: Comparison | None = st.session_state.get(RESULT_KEY)
+if result is not None and result.model == info.name:
+    st.subheader("Result")
+    st.caption(f"{result.model} · {len(result.images)} image(s) · budget {result.budget}")
+    for message in result.errors:
+        st.error(message, icon=":material/error:")
+    if result.runs:
+        st.dataframe(_table(result), hide_index=True, key=f"{PREFIX}table")
+        st.plotly_chart(robust_accuracy_figure(samples_frame(result.runs), "Robust accuracy against the budget"),
+                        key=f"{PREFIX}curves")
+        _adversarials(result, info)
