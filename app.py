@@ -5,7 +5,6 @@ live in `pages/`, the shared machinery in `ui/`.
 """
 from __future__ import annotations
 
-from itertools import count
 from pathlib import Path
 
 import streamlit as st
@@ -17,7 +16,7 @@ from ui.errors import user_message
 from ui.history import session_history
 from ui.inputs import ChosenInput, input_picker, model_view, set_input
 from ui.models import get_model, lock_key
-from ui.outcome import predict, run_attack
+from ui.outcome import RunOutcome, predict, run_attack
 from ui.panels import class_name, result_panel, trace_charts
 from ui.runner import Snapshot
 from ui.widgets import apply_config, attack_settings, device_picker, model_picker
@@ -79,28 +78,21 @@ def _start(config: RunConfig, model, chosen: ChosenInput) -> None:
         st.rerun()
 
 
-def _follow(run: live.ActiveRun, info: ModelInfo) -> None:
+def _draw_live(run: live.ActiveRun, snapshot: Snapshot) -> None:
+    """The running attack: its progress and its charts so far (fixed keys: the browser updates them in place)."""
     config: RunConfig = run.context
-    status, charts = st.empty(), st.empty()
-    draws = count()
+    best = snapshot.traces.get("")
+    detail = ""
+    if best is not None and best.num_steps:
+        value = float(best.best_distance[-1, 0])
+        detail = "no adversarial yet" if value == float("inf") else f"best D = {value:.4g}"
+    live.status(run, snapshot, detail)
+    trace_charts(snapshot.traces, config.attack.num_steps, config.attack.distance, key="live", live=True)
 
-    def draw(snapshot: Snapshot) -> None:
-        best = snapshot.traces.get("")
-        detail = ""
-        if best is not None and best.num_steps:
-            value = float(best.best_distance[-1, 0])
-            detail = "no adversarial yet" if value == float("inf") else f"best D = {value:.4g}"
-        with status.container():
-            live.status(run, snapshot, detail)
-        with charts.container():
-            trace_charts(snapshot.traces, config.attack.num_steps, config.attack.distance, key=f"live{next(draws)}")
 
-    snapshot = live.follow(run, draw)
-    if not snapshot.phase.active:
-        outcome = live.finish(RUN_KEY, snapshot)
-        if outcome is not None:
-            session_history().add(outcome)
-        st.rerun()
+def _add_to_history(outcome: RunOutcome | None) -> None:
+    if outcome is not None:
+        session_history().add(outcome)
 
 
 def _pending_config(chosen: ChosenInput | None, config: RunConfig | None) -> RunConfig | None:
@@ -170,7 +162,7 @@ def attack_explorer() -> None:
             cpu.button("Run on the CPU instead", on_click=_use_cpu, key="oom_cpu")
             fewer.button("Use 100 steps", on_click=_use_100_steps, key="oom_steps")
     if run is not None:
-        _follow(run, info)
+        live.follow(RUN_KEY, _draw_live, _add_to_history)
         return
     latest = session_history().latest()
     if latest is not None:

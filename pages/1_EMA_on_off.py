@@ -1,8 +1,6 @@
 """EMA on/off (the paper's Figure 2): one sample attacked twice, with two values of α and the optimizer held fixed."""
 from __future__ import annotations
 
-from itertools import count
-
 import streamlit as st
 
 from alma import distances
@@ -12,6 +10,7 @@ from ui.figures import distance_chart, mu_chart, trace_frame
 from ui.inputs import input_picker, model_view
 from ui.models import get_model, lock_key
 from ui.outcome import RunOutcome, run_attack
+from ui.panels import live_chart
 from ui.runner import Job, Snapshot
 from ui.widgets import device_picker, distance_picker, model_picker, seed_picker, steps_picker
 
@@ -24,11 +23,26 @@ def _alpha_input(label: str, default: float, key: str) -> float:
     return float(st.number_input(label, min_value=0.0, max_value=1.0, step=0.05, format="%g", key=key))
 
 
-def _charts(traces: dict, num_steps: int, distance: str, key: str) -> None:
+def _charts(traces: dict, num_steps: int, distance: str, key: str, live: bool = False) -> None:
     df = trace_frame(traces)
-    left, right = st.columns(2)
-    left.plotly_chart(distance_chart(df, num_steps, distances.get(distance).label), key=f"{key}_distance")
-    right.plotly_chart(mu_chart(df, num_steps), key=f"{key}_mu")
+    shown = {"distance": distance_chart(df, num_steps, distances.get(distance).label), "mu": mu_chart(df, num_steps)}
+    for column, (name, fig) in zip(st.columns(2), shown.items()):
+        with column:
+            if live:
+                live_chart(fig, key=f"{key}_{name}")
+            else:
+                st.plotly_chart(fig, key=f"{key}_{name}")
+
+
+def _draw_live(run: live.ActiveRun, snapshot: Snapshot) -> None:
+    steps, distance = run.context
+    live.status(run, snapshot)
+    _charts(snapshot.traces, steps, distance, key="ema_live", live=True)
+
+
+def _keep_result(outcomes: dict[str, RunOutcome] | None) -> None:
+    if outcomes:
+        st.session_state[RESULT_KEY] = outcomes
 
 
 def _comparison(outcomes: dict[str, RunOutcome]) -> None:
@@ -103,22 +117,7 @@ if clicked and chosen is not None and model is not None and not busy:
 if error := live.last_error(RUN_KEY):
     st.error(error[0], icon=":material/error:")
 if run is not None:
-    steps, run_distance = run.context
-    status, charts = st.empty(), st.empty()
-    draws = count()
-
-    def draw(snapshot: Snapshot) -> None:
-        with status.container():
-            live.status(run, snapshot)
-        with charts.container():
-            _charts(snapshot.traces, steps, run_distance, key=f"ema_live{next(draws)}")
-
-    snapshot = live.follow(run, draw)
-    if not snapshot.phase.active:
-        outcomes = live.finish(RUN_KEY, snapshot)
-        if outcomes:
-            st.session_state[RESULT_KEY] = outcomes
-        st.rerun()
+    live.follow(RUN_KEY, _draw_live, _keep_result)
 elif outcomes := st.session_state.get(RESULT_KEY):
     first = next(iter(outcomes.values()))
     st.subheader("Result")

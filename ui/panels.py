@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly
+import plotly.graph_objects as go
 import streamlit as st
+import streamlit.components.v1 as components_v1
+import streamlit.components.v2 as components_v2
 
 from alma import distances
 from alma.models import ModelInfo
@@ -22,14 +27,55 @@ CHARTS = (figures.distance_chart, figures.constraint_chart, figures.mu_chart, fi
           figures.grad_norm_chart)
 
 
-def trace_charts(traces: Mapping[str, Trace], num_steps: int, distance: str, key: str) -> None:
-    """Distance, constraint, μ, ρ, η and gradient norm, two per row."""
+components_v1.declare_component("plotly_js", path=str(Path(plotly.__file__).parent / "package_data"))
+PLOTLY_JS_URL = "./component/ui.panels.plotly_js/plotly.min.js"
+"""Where the browser gets plotly.js for the live charts: the copy in the plotly package, served by Streamlit."""
+_LIVE_CHART_JS = """
+export default function({ parentElement, data }) {
+    window.__almaPlotly ??= new Promise((resolve, reject) => {
+        const script = document.createElement("script");
+        script.src = data.src;
+        script.onload = () => resolve(window.Plotly);
+        script.onerror = reject;
+        document.head.appendChild(script);
+    });
+    let plot = parentElement.querySelector(".alma-live-chart");
+    if (!plot) {
+        plot = document.createElement("div");
+        plot.className = "alma-live-chart";
+        parentElement.appendChild(plot);
+    }
+    const figure = JSON.parse(data.figure);
+    window.__almaPlotly.then(Plotly => Plotly.react(plot, figure.data, figure.layout, data.config));
+}
+"""
+_live_chart = components_v2.component("alma_live_chart", js=_LIVE_CHART_JS, isolate_styles=False)
+LIVE_LAYOUT = dict(template="plotly_white", font=dict(family="Source Sans Pro, sans-serif", color="#31333F"),
+                   xaxis=dict(automargin=True), yaxis=dict(automargin=True))
+"""Close to Streamlit's own theme for Plotly, which only `st.plotly_chart` applies."""
+
+
+def live_chart(fig: go.Figure, key: str) -> None:
+    """A chart of a running attack. `st.plotly_chart` derives the element's identity from the figure, so the browser
+    mounts every new figure afresh (blank until drawn); this component keeps one Plotly chart per key and updates it
+    in place (`Plotly.react`)."""
+    fig.update_layout(LIVE_LAYOUT)
+    _live_chart(key=key, height=figures.HEIGHT, data={"figure": fig.to_json(validate=False), "src": PLOTLY_JS_URL,
+                                                      "config": {"displaylogo": False, "responsive": True}})
+
+
+def trace_charts(traces: Mapping[str, Trace], num_steps: int, distance: str, key: str, live: bool = False) -> None:
+    """Distance, constraint, μ, ρ, η and gradient norm, two per row; `live`: charts of a running attack."""
     df = figures.trace_frame(traces)
     label = distances.get(distance).label
     for row in range(0, len(CHARTS), 2):
         for column, chart in zip(st.columns(2), CHARTS[row:row + 2]):
             fig = chart(df, num_steps, label) if chart is figures.distance_chart else chart(df, num_steps)
-            column.plotly_chart(fig, config={"displaylogo": False}, key=f"{key}_{chart.__name__}")
+            with column:
+                if live:
+                    live_chart(fig, key=f"{key}_{chart.__name__}")
+                else:
+                    st.plotly_chart(fig, config={"displaylogo": False}, key=f"{key}_{chart.__name__}")
 
 
 def class_name(info: ModelInfo, index: int) -> str:

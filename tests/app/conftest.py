@@ -5,7 +5,7 @@ import base64
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,10 @@ if str(REPO) not in sys.path:  # the pages import `ui` from the repository root,
     sys.path.insert(0, str(REPO))
 
 TIMEOUT = 60.0
-"""Seconds one script run may take (it follows a running attack to its end)."""
+"""Seconds a script run, or an attack followed to its end, may take."""
+POLL_S = 0.05
+"""Pause between two reruns of a page that follows a running attack (AppTest does not rerun its fragment on a timer,
+so the tests rerun the page: each run draws the job's latest snapshot, as a timed rerun of the fragment would)."""
 
 
 def explorer(steps: int = 30) -> AppTest:
@@ -32,14 +35,21 @@ def explorer(steps: int = 30) -> AppTest:
     return at
 
 
-def finish(at: AppTest, run_key: str, timeout: float = TIMEOUT) -> AppTest:
-    """Reruns the page until its background attack job has ended and the page has taken its result."""
+def rerun_until(at: AppTest, done: Callable[[AppTest], bool], what: str, timeout: float = TIMEOUT) -> AppTest:
+    """Reruns the page until `done(at)`, as the live view's timer would."""
     deadline = time.monotonic() + timeout
-    while run_key in at.session_state:
-        assert time.monotonic() < deadline, f"the attack of {run_key} did not finish in {timeout} s"
+    while not done(at):
+        assert not at.exception, at.exception
+        assert time.monotonic() < deadline, f"{what} did not happen in {timeout} s"
+        time.sleep(POLL_S)
         at.run()
     assert not at.exception, at.exception
     return at
+
+
+def finish(at: AppTest, run_key: str, timeout: float = TIMEOUT) -> AppTest:
+    """Reruns the page until its background attack job has ended and the page has taken its result."""
+    return rerun_until(at, lambda at: run_key not in at.session_state, f"the end of the attack of {run_key}", timeout)
 
 
 def metrics(at: AppTest) -> dict[str, str]:

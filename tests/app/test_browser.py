@@ -114,6 +114,18 @@ def _metric(page: Page, label: str) -> str:
     return metric.get_by_test_id("stMetricValue").inner_text()
 
 
+def _live_charts(page: Page) -> tuple[int, int]:
+    """How many of the main page's Plotly charts are shown with their lines drawn, and how many chart nodes are new
+    since the last call (charts that the browser mounted again)."""
+    return tuple(page.evaluate("""() => {
+        const charts = Array.from(document.querySelectorAll('[data-testid=stMain] .js-plotly-plot'));
+        let mounted = 0;
+        for (const chart of charts) { if (!chart.dataset.seen) { chart.dataset.seen = 'yes'; mounted++; } }
+        const shown = charts.filter(c => c.offsetHeight > 0 && c.querySelector('.scatterlayer .trace'));
+        return [shown.length, mounted];
+    }"""))
+
+
 def _screenshot(page: Page, path: Path) -> None:
     """The whole page: Streamlit scrolls inside its main block, so the viewport grows to the content first."""
     page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
@@ -148,6 +160,7 @@ def test_upload_run_and_screenshot(page: Page, tmp_path: Path) -> None:
     assert main.get_by_text(re.compile(r"upload \(sha256 .*\) · 100 steps")).count() == 1
     assert _metric(page, "Original prediction") == "3"
     assert _metric(page, "Adversarial prediction") not in ("3", "")
+    main.get_by_test_id("stPlotlyChart").nth(5).wait_for()  # the page's first st.plotly_chart loads Plotly first
     assert main.get_by_test_id("stPlotlyChart").count() == 6
     assert main.get_by_test_id("stException").count() == 0
 
@@ -163,6 +176,13 @@ def test_pause_resume_and_stop_a_running_attack(page: Page) -> None:
     main.get_by_role("button", name="Run attack").click()
     progress = main.get_by_test_id("stProgress")
     progress.get_by_text(re.compile(r"running · step [1-9]")).wait_for()
+    page.wait_for_function("document.querySelectorAll('[data-testid=stMain] .js-plotly-plot .scatterlayer .trace')"
+                           ".length >= 6")
+    _live_charts(page)
+    started_at = progress.inner_text()
+    samples = [(page.wait_for_timeout(100), _live_charts(page))[1] for _ in range(20)]
+    assert samples == [(6, 0)] * 20, "(charts shown, charts mounted again): the live charts must update in place"
+    assert progress.inner_text() != started_at, "the live view must follow the attack"
 
     main.get_by_role("button", name="Pause").click()
     progress.get_by_text("paused").wait_for()

@@ -1,7 +1,9 @@
-"""Stop, Step K and Resume on the main page. AppTest cannot click while a script run follows the attack, so the job
-starts paused (as if Pause had been clicked at once); the browser test stops a running attack."""
+"""Stop, Step K and Resume on the main page. AppTest cannot click on a timer, so the job starts paused (as if Pause
+had been clicked at once) and the tests rerun the page as the live view's timer would; the browser test pauses and
+stops a running attack."""
 from __future__ import annotations
 
+import json
 from functools import partial
 
 import pytest
@@ -9,11 +11,26 @@ from streamlit.testing.v1 import AppTest
 
 from ui.runner import Job, Phase
 
-from .conftest import explorer, finish, metrics
+from .conftest import explorer, finish, metrics, rerun_until, values
 
 RUN_KEY = "explorer_run"
 STEPS = 300
 """Long enough for the live view to redraw several times after Resume (about 200 steps/s here)."""
+CHARTS = ("distance_chart", "constraint_chart", "mu_chart", "rho_chart", "lr_chart", "grad_norm_chart")
+
+
+def _job(at: AppTest) -> Job:
+    return at.session_state[RUN_KEY].job
+
+
+def _paused(at: AppTest) -> bool:
+    return _job(at).phase is Phase.PAUSED
+
+
+def _live_charts(at: AppTest) -> list[tuple[str, dict]]:
+    """The live view's charts: element id and Plotly figure of each."""
+    return [(chart.proto.id, json.loads(json.loads(chart.proto.json)["figure"]))
+            for chart in at.get("bidi_component") if chart.proto.component_name == "alma_live_chart"]
 
 
 @pytest.fixture
@@ -22,23 +39,38 @@ def paused(monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setattr("ui.live.Job", partial(Job, start_paused=True))
     at = explorer(steps=STEPS)
     at.button(key="run").click().run()
-    assert not at.exception, at.exception
-    assert _job(at).phase is Phase.PAUSED and _job(at).snapshot().steps == 1
+    rerun_until(at, _paused, "the pause after the first step")
+    assert _job(at).snapshot().steps == 1
+    at.run()  # the page draws the job as paused
     assert f"paused · step 1 / {STEPS}" in at.get("progress")[0].proto.text
     assert at.button(key="run").disabled, "a second attack must not start on top of a running one"
     return at
 
 
-def _job(at: AppTest) -> Job:
-    return at.session_state[RUN_KEY].job
+def test_the_live_view_updates_the_same_charts(paused: AppTest) -> None:
+    at = paused
+    charts = _live_charts(at)
+    assert len(charts) == 6 and all(id_.endswith(f"-live_{chart}") for (id_, _), chart in zip(charts, CHARTS))
+    assert not at.get("plotly_chart"), "st.plotly_chart remounts (blank) each time its figure changes"
+    at.number_input(key=f"{RUN_KEY}_k").set_value(20)
+    at.button(key=f"{RUN_KEY}_step").click().run()
+    rerun_until(at, _paused, "the pause after 20 more steps")
+    at.run()
+    redrawn = _live_charts(at)  # new figures under the same ids: the browser updates its charts in place
+    assert [id_ for id_, _ in redrawn] == [id_ for id_, _ in charts]
+    distance = redrawn[0][1]["data"][0]
+    assert len(values(distance["x"])) == 21 and distance["x"] != charts[0][1]["data"][0]["x"]
 
 
 def test_step_advances_exactly_k_steps_then_resume_finishes(paused: AppTest) -> None:
     at = paused
     at.number_input(key=f"{RUN_KEY}_k").set_value(7)
     at.button(key=f"{RUN_KEY}_step").click().run()
-    assert _job(at).phase is Phase.PAUSED and _job(at).snapshot().steps == 8
-    assert len(at.get("plotly_chart")) == 6
+    rerun_until(at, _paused, "the pause after 7 more steps")
+    assert _job(at).snapshot().steps == 8
+    at.run()
+    assert "paused · step 8 / " in at.get("progress")[0].proto.text
+    assert len(_live_charts(at)) == 6
 
     finish(at.button(key=f"{RUN_KEY}_pause").click().run(), RUN_KEY)
     shown = metrics(at)

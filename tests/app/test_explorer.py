@@ -5,9 +5,8 @@ import io
 
 import torch
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
-from .conftest import TIMEOUT, charts, explorer, finish, metrics, values
+from .conftest import charts, explorer, finish, metrics, values
 
 RUN_KEY = "explorer_run"
 LOG_CHARTS = ("Penalty multiplier μ", "Penalty parameter ρ", "Learning rate η", "Gradient norm")
@@ -55,26 +54,6 @@ def test_run_shows_charts_images_metrics_and_a_changed_prediction(served) -> Non
     assert [d.proto.label for d in at.get("download_button")] == ["Adversarial (PNG)", "Trace (CSV)",
                                                                    "Trace (JSON)", "Run config (JSON)"]
     assert len(at.dataframe) == 2  # top-5 before and after
-
-
-def _draw_one_trace_twice() -> None:
-    """An AppTest script: the live view draws the same trace again when only the job's phase changed."""
-    import torch
-    from torch import nn
-
-    import alma
-    from ui.panels import trace_charts
-
-    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3)).eval().requires_grad_(False)
-    trace = alma.attack(model, torch.full((1, 1, 2, 2), 0.5), torch.tensor([0]), num_steps=5).trace
-    for draw in range(2):
-        trace_charts({"": trace}, 5, "l2", key=f"live{draw}")
-
-
-def test_the_live_view_can_redraw_an_unchanged_trace() -> None:
-    at = AppTest.from_function(_draw_one_trace_twice, default_timeout=TIMEOUT).run()
-    assert not at.exception, at.exception
-    assert len(at.get("plotly_chart")) == 12
 
 
 def test_a_targeted_attack_reaches_its_target() -> None:
