@@ -29,18 +29,26 @@ def frozen(model: nn.Module, device: torch.device) -> nn.Module:
     return model
 
 
-def timed(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
-    """Best wall time of `repeats` runs (after one warm-up run), in seconds."""
+def wall(fn: Callable[[], object], device: torch.device) -> float:
+    """Wall time of one run, in seconds."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
     fn()
-    best = float("inf")
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def timed(runs: dict[str, Callable[[], object]], device: torch.device, repeats: int) -> dict[str, float]:
+    """Best wall time of each run over `repeats` rounds, after one warm-up round. A round runs every variant once, so
+    a slow spell of a shared machine slows all variants alike rather than one of them."""
+    for fn in runs.values():
         fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        best = min(best, time.perf_counter() - start)
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(repeats):
+        for label, fn in runs.items():
+            best[label] = min(best[label], wall(fn, device))
     return best
 
 
@@ -70,11 +78,11 @@ def table(name: str, model: nn.Module, x: Tensor, steps: int, repeats: int) -> N
     device = x.device
     with torch.no_grad():
         y = model(x).argmax(1)
-    print(f"\n{name}: batch {len(x)}, input {tuple(x.shape[1:])}, {steps} steps, best of {repeats}")
+    print(f"\n{name}: batch {len(x)}, input {tuple(x.shape[1:])}, {steps} steps, best of {repeats} interleaved rounds")
     print("| variant | ms / iteration |\n|---|---:|")
     per_step = {}
-    for label, run in variants(model, x, y, steps).items():
-        per_step[label[:3]] = timed(run, device, repeats) / steps * 1e3
+    for label, seconds in timed(variants(model, x, y, steps), device, repeats).items():
+        per_step[label[:3]] = seconds / steps * 1e3
         print(f"| {label} | {per_step[label[:3]]:.2f} |")
     ratios = [("c/a", "(c)", "(a)"), ("c/b", "(c)", "(b)"), ("d/c", "(d)", "(c)"), ("e/c", "(e)", "(c)")]
     print(" ".join(f"{r}={per_step[n] / per_step[d]:.3f}" for r, n, d in ratios if n in per_step and d in per_step))
@@ -109,7 +117,8 @@ def main() -> None:
     x = torch.rand(1, 1, 28, 28, generator=gen).to(device)
     with torch.no_grad():
         y = smallcnn(x).argmax(1)
-    seconds = timed(lambda: alma.attack(smallcnn, x, y, num_steps=1000, record=True), device, args.repeats)
+    seconds = timed({"one image": lambda: alma.attack(smallcnn, x, y, num_steps=1000, record=True)}, device,
+                    args.repeats)["one image"]
     print(f"\nOne 28×28 image, 1000 steps, record=True: {seconds:.2f} s")
 
 
