@@ -3,7 +3,8 @@
     python bench/curves.py bench/out/paper_samples.csv
 
 One figure per model, one panel per distance (ℓ1, ℓ2, …), the smaller budgets dotted. Written next to the CSV as
-<csv stem>_<model>.png when kaleido is installed, else as .html (with plotly.min.js beside it, viewable offline).
+<csv stem>_<model>.png with kaleido (requirements-dev.txt; it drives an installed Chrome or Chromium), else as .html
+(with plotly.min.js beside it, viewable offline).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def main() -> None:
         fig = robust_accuracy_figure(rows, f"{get_info(model).label}: robust accuracy, first {rows['sample'].nunique()}"
                                            " MNIST test images")
         path = export_figure(fig, args.samples.with_name(f"{args.samples.stem}_{model}"))
-        print(f"{model}: {path}" + ("" if path.suffix == ".png" else " (HTML: kaleido is not installed)"))
+        print(f"{model}: {path}" + ("" if path.suffix == ".png" else " (HTML: no kaleido, or no browser for it)"))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ these three and CROWN-IBP, which is not available; whole test set). At the paper
 runs only where the paper reports it (APGD-T: its single row, 100 iterations per APGD run); other budgets run for
 every attack.
 Writes OUT.csv (one row per model, attack, budget), OUT_samples.csv (per-sample distances, for bench/curves.py) and
-OUT.md (the tables); prints the markdown and the machine. Weights and MNIST come from --data (default
+OUT.md (the tables); prints the markdown and the machine. `--tables A.csv B.csv` prints the tables of several runs
+(e.g. split by attack over processes) as one. Weights and MNIST come from --data (default
 $ALMA_WEIGHTS_DIR, else ../shared/data).
 """
 from __future__ import annotations
@@ -112,7 +113,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(os.environ.get("ALMA_WEIGHTS_DIR") or REPO.parent / "shared"
                                                           / "data"))
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out" / "paper")
+    parser.add_argument("--tables", type=Path, nargs="+", metavar="CSV",
+                        help="run nothing: print the tables of earlier runs' OUT.csv files (e.g. runs split by attack)")
     args = parser.parse_args()
+    if args.tables:
+        runs = pd.concat(map(pd.read_csv, args.tables), ignore_index=True)
+        runs = runs.sort_values(["attack", "budget"], key=lambda c: c.map(list(ATTACKS).index) if c.name == "attack"
+                                else c, kind="stable")
+        print(markdown(runs, "Tables of " + ", ".join(f"`{path}`" for path in args.tables)))
+        return
     os.environ.setdefault("ALMA_WEIGHTS_DIR", str(args.data))
     device = torch.device(args.device)
     images, labels = load_mnist(args.data / "mnist", train=False)

@@ -3,6 +3,7 @@ one panel per distance, from `alma.compare.samples_frame`; and their export (PNG
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from alma.compare import accuracy_curve
 
 COLORS = qualitative.Plotly
 HEIGHT = 380
+EXPORT_WIDTH = 1200
 
 
 def _x_limit(values: np.ndarray) -> float:
@@ -55,12 +57,16 @@ def robust_accuracy_figure(samples: pd.DataFrame, title: str = "") -> go.Figure:
 
 
 def export_figure(fig: go.Figure, stem: Path) -> Path:
-    """Writes `stem`.png when kaleido is installed, else `stem`.html; returns the path written."""
+    """Writes `stem`.png with kaleido (which needs Chrome or Chromium), else `stem`.html with plotly.min.js beside it;
+    returns the path written."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     if importlib.util.find_spec("kaleido") is not None:
         path = stem.with_suffix(".png")
-        fig.write_image(path, width=1200, height=HEIGHT + 40, scale=2)
-    else:
-        path = stem.with_suffix(".html")
-        fig.write_html(path, include_plotlyjs="directory")
+        try:
+            fig.write_image(path, width=EXPORT_WIDTH, height=HEIGHT + 40, scale=2)
+            return path
+        except Exception as error:  # kaleido raises its own types when it finds no browser
+            warnings.warn(f"PNG export failed ({error}); writing HTML instead", stacklevel=2)
+    path = stem.with_suffix(".html")
+    fig.write_html(path, include_plotlyjs="directory")
     return path

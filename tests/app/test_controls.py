@@ -9,7 +9,7 @@ from functools import partial
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.runner import Job, Phase
+from ui.runner import Job, Phase, device_lock
 
 from .conftest import explorer, finish, metrics, rerun_until, values
 
@@ -86,3 +86,22 @@ def test_stop_ends_the_attack_with_its_best_result(paused: AppTest) -> None:
     headline = (at.success or at.warning)[0].value
     assert f"stopped after {outcome.steps} of {STEPS} steps" in headline
     assert not at.button(key="run").disabled and at.button(key=f"{RUN_KEY}_stop").disabled
+
+
+def test_a_run_waits_for_the_gpu_another_session_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The device lock is held (as by another browser session's attack): the page says it waits, then runs."""
+    monkeypatch.setattr("ui.models.lock_key", lambda device: "held-device")
+    lock = device_lock("held-device")
+    lock.acquire()
+    try:
+        at = explorer(steps=20)
+        at.button(key="run").click().run()
+        at.run()
+        assert _job(at).phase is Phase.WAITING and _job(at).snapshot().steps == 0
+        assert any("Waiting for the GPU" in info.value for info in at.info)
+        assert at.button(key="run").disabled and not at.button(key=f"{RUN_KEY}_stop").disabled
+    finally:
+        lock.release()
+    finish(at, RUN_KEY)
+    assert not any("Waiting for the GPU" in info.value for info in at.info)
+    assert metrics(at)["Steps run"] == "20"
