@@ -118,8 +118,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.tables:
         runs = pd.concat(map(pd.read_csv, args.tables), ignore_index=True)
-        runs = runs.sort_values(["attack", "budget"], key=lambda c: c.map(list(ATTACKS).index) if c.name == "attack"
-                                else c, kind="stable")
+        runs = runs.sort_values(["budget", "distance", "attack"], kind="stable",  # as in Table 1
+                                key=lambda c: c.map(list(ATTACKS).index) if c.name == "attack" else c)
         print(markdown(runs, "Tables of " + ", ".join(f"`{path}`" for path in args.tables)))
         return
     os.environ.setdefault("ALMA_WEIGHTS_DIR", str(args.data))
