@@ -11,8 +11,6 @@ CIEDE2000 and SSIM cost at most 1/3 of the ResNet-50 pass.
 from __future__ import annotations
 
 import argparse
-import platform
-import time
 from collections.abc import Callable
 
 import torch
@@ -22,32 +20,13 @@ from torch import Tensor
 from alma.distances import available, get
 from alma.weights import WeightsError
 
+from timing import best_times, machine
+
 TARGETS = {"ciede2000": 1 / 3, "ssim": 1 / 3}
-
-
-def timed(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
-    """Best wall time of `repeats` runs after one warm-up run, in seconds."""
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def gradient_pass(fn: Callable[[Tensor], Tensor], x_adv: Tensor) -> Callable[[], Tensor]:
     return lambda: torch.autograd.grad(fn(x_adv).sum(), x_adv)[0]
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def main() -> None:
@@ -65,9 +44,9 @@ def main() -> None:
     x_adv = (x + 0.02 * torch.randn(x.shape, generator=g).to(device)).clamp(0, 1).requires_grad_(True)
 
     resnet = torchvision.models.resnet50(weights=None).to(device).eval().requires_grad_(False)
-    reference = timed(gradient_pass(resnet, x_adv), device, args.repeats)
+    reference = best_times({"resnet50": gradient_pass(resnet, x_adv)}, device, args.repeats)["resnet50"]
 
-    print(f"device: {device_name(device)}; torch {torch.__version__}; batch {args.batch} × 3 × {args.size} × "
+    print(f"{machine(device)}; batch {args.batch} × 3 × {args.size} × "
           f"{args.size}, float32; forward + backward w.r.t. the input, best of {args.repeats}")
     print(f"{'':22}{'ms':>10}{'/ ResNet-50':>14}  target")
     print(f"{'resnet50':22}{reference * 1e3:10.1f}{1:14.3f}")
@@ -77,7 +56,7 @@ def main() -> None:
         except WeightsError as err:
             print(f"{name:22}   skipped: {err}")
             continue
-        seconds = timed(gradient_pass(distance_fn, x_adv), device, args.repeats)
+        seconds = best_times({name: gradient_pass(distance_fn, x_adv)}, device, args.repeats)[name]
         target = TARGETS.get(name)
         met = target is not None and seconds / reference <= target
         verdict = "" if target is None else f"≤ {target:.3f} on GPU: " + (

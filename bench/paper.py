@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -30,6 +29,8 @@ import torch
 from alma.compare import ATTACKS, get_attack, run_attack, samples_frame, summary_frame
 from alma.models import get_info, load_model
 from alma.models.mnist import load_mnist
+
+from timing import machine
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = ("mnist-smallcnn-paper", "mnist-smallcnn-ddn", "mnist-smallcnn-trades")
@@ -53,17 +54,6 @@ PAPER_BUDGETS = (100, 1000)
 def skipped(attack: str, budget: int) -> bool:
     """A paper budget (100 or 1000) at which the paper does not report this attack (APGD-T at 1000)."""
     return budget in PAPER_BUDGETS and attack in PAPER and budget not in PAPER[attack]
-
-
-def machine(device: torch.device) -> str:
-    if device.type == "cuda":
-        where = f"GPU {torch.cuda.get_device_name(device)}"
-    else:
-        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")] if Path("/proc/cpuinfo").exists() else []
-        where = f"CPU {names[0] if names else platform.processor() or platform.machine()}"
-    return (f"{where}; torch {torch.__version__}, {torch.get_num_threads()} CPU thread(s), "
-            f"{os.cpu_count()} cores visible; python {platform.python_version()}")
 
 
 def geomean(values: pd.Series) -> float:

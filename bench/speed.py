@@ -10,8 +10,6 @@ of one 28×28 image attacked for 1000 steps, beside the bare loop's. Weights are
 from __future__ import annotations
 
 import argparse
-import platform
-import time
 from collections.abc import Callable
 
 import torch
@@ -21,35 +19,7 @@ from torch import Tensor, nn
 import alma
 from alma.models.smallcnn import SmallCNN
 
-
-def frozen(model: nn.Module, device: torch.device) -> nn.Module:
-    model = model.to(device).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
-
-
-def wall(fn: Callable[[], object], device: torch.device) -> float:
-    """Wall time of one run, in seconds."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start
-
-
-def timed(runs: dict[str, Callable[[], object]], device: torch.device, repeats: int) -> dict[str, float]:
-    """Best wall time of each run over `repeats` rounds, after one warm-up round. A round runs every variant once, so
-    a slow spell of a shared machine slows all variants alike rather than one of them."""
-    for fn in runs.values():
-        fn()
-    best = dict.fromkeys(runs, float("inf"))
-    for _ in range(repeats):
-        for label, fn in runs.items():
-            best[label] = min(best[label], wall(fn, device))
-    return best
+from timing import best_times, machine
 
 
 def bare_loop(model: nn.Module, x: Tensor, steps: int) -> None:
@@ -81,7 +51,7 @@ def table(name: str, model: nn.Module, x: Tensor, steps: int, repeats: int) -> N
     print(f"\n{name}: batch {len(x)}, input {tuple(x.shape[1:])}, {steps} steps, best of {repeats} interleaved rounds")
     print("| variant | ms / iteration |\n|---|---:|")
     per_step = {}
-    for label, seconds in timed(variants(model, x, y, steps), device, repeats).items():
+    for label, seconds in best_times(variants(model, x, y, steps), device, repeats).items():
         per_step[label[:3]] = seconds / steps * 1e3
         print(f"| {label} | {per_step[label[:3]]:.2f} |")
     ratios = [("c/a", "(c)", "(a)"), ("c/b", "(c)", "(b)"), ("d/c", "(d)", "(c)"), ("e/c", "(e)", "(c)")]
@@ -101,23 +71,21 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({platform.processor() or 'x86_64'})"
-    print(f"device: {gpu}; torch {torch.__version__}, torchvision {torchvision.__version__}, "
-          f"{torch.get_num_threads()} CPU threads")
+    print(f"{machine(device)}; torchvision {torchvision.__version__}")
     gen = torch.Generator().manual_seed(0)
 
-    smallcnn = frozen(SmallCNN(), device)
+    smallcnn = SmallCNN().to(device).eval().requires_grad_(False)
     x = torch.rand(args.smallcnn_batch, 1, 28, 28, generator=gen).to(device)
     table("SmallCNN (MNIST-shaped)", smallcnn, x, args.steps, args.repeats)
     if not args.skip_resnet:
-        resnet = frozen(torchvision.models.resnet50(), device)
+        resnet = torchvision.models.resnet50().to(device).eval().requires_grad_(False)
         x = torch.rand(args.resnet_batch, 3, 224, 224, generator=gen).to(device)
         table("ResNet-50 (224²)", resnet, x, args.steps, args.repeats)
 
     x = torch.rand(1, 1, 28, 28, generator=gen).to(device)
     with torch.no_grad():
         y = smallcnn(x).argmax(1)
-    seconds = timed({"alma": lambda: alma.attack(smallcnn, x, y, num_steps=1000, record=True),
+    seconds = best_times({"alma": lambda: alma.attack(smallcnn, x, y, num_steps=1000, record=True),
                      "bare": lambda: bare_loop(smallcnn, x, 1000)}, device, args.repeats)
     print(f"\nOne 28×28 image, 1000 steps, record=True: {seconds['alma']:.2f} s "
           f"(the bare forward + backward loop alone: {seconds['bare']:.2f} s)")

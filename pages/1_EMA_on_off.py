@@ -8,9 +8,9 @@ from ui import live
 from ui.config import AttackSettings, RunConfig
 from ui.figures import distance_chart, mu_chart, trace_frame
 from ui.inputs import input_picker, model_view
+from ui.live_chart import chart
 from ui.models import get_model, lock_key
 from ui.outcome import RunOutcome, run_attack
-from ui.panels import live_chart
 from ui.runner import Job, Snapshot
 from ui.widgets import device_picker, distance_picker, model_picker, seed_picker, steps_picker
 
@@ -28,10 +28,7 @@ def _charts(traces: dict, num_steps: int, distance: str, key: str, live: bool = 
     shown = {"distance": distance_chart(df, num_steps, distances.get(distance).label), "mu": mu_chart(df, num_steps)}
     for column, (name, fig) in zip(st.columns(2), shown.items()):
         with column:
-            if live:
-                live_chart(fig, key=f"{key}_{name}")
-            else:
-                st.plotly_chart(fig, key=f"{key}_{name}")
+            chart(fig, key=f"{key}_{name}", live=live)
 
 
 def _draw_live(run: live.ActiveRun, snapshot: Snapshot) -> None:

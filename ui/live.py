@@ -74,14 +74,10 @@ def controls(key: str) -> None:
                     help="Advance exactly this many steps, then pause again (pause first).")
 
 
+@st.fragment(run_every=POLL_S)
 def follow(key: str, draw: Callable[[ActiveRun, Snapshot], None], done: Callable[[Any], None]) -> None:
     """Draws this page's job with `draw` every `POLL_S` seconds until it ends (paused, it stays drawn as paused);
     then gives `done` its result (see `finish`) and reruns the whole page. `draw` must use fixed element keys."""
-    _follow(key, draw, done)
-
-
-@st.fragment(run_every=POLL_S)
-def _follow(key: str, draw: Callable[[ActiveRun, Snapshot], None], done: Callable[[Any], None]) -> None:
     run = active_run(key)
     if run is None:  # a rerun of the fragment after the job was taken: the page must redraw without it
         st.rerun()

@@ -2,15 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import plotly
-import plotly.graph_objects as go
 import streamlit as st
-import streamlit.components.v1 as components_v1
-import streamlit.components.v2 as components_v2
 
 from alma import distances
 from alma.models import ModelInfo
@@ -18,6 +13,7 @@ from alma.trace import Trace
 
 from . import figures
 from .images import amplified_difference, heatmap_png, image_png
+from .live_chart import chart as show_chart
 from .outcome import Prediction, RunOutcome
 
 METRICS = (("l0", "ℓ0 (pixels)", "{:.0f}"), ("l1", "ℓ1", "{:.3g}"), ("l2", "ℓ2", "{:.3g}"), ("linf", "ℓ∞", "{:.3g}"),
@@ -25,43 +21,6 @@ METRICS = (("l0", "ℓ0 (pixels)", "{:.0f}"), ("l1", "ℓ1", "{:.3g}"), ("l2", "
 """Three significant digits: seven metrics share one row, and a longer value is cut off (the downloads are exact)."""
 CHARTS = (figures.distance_chart, figures.constraint_chart, figures.mu_chart, figures.rho_chart, figures.lr_chart,
           figures.grad_norm_chart)
-
-
-components_v1.declare_component("plotly_js", path=str(Path(plotly.__file__).parent / "package_data"))
-PLOTLY_JS_URL = "./component/ui.panels.plotly_js/plotly.min.js"
-"""Where the browser gets plotly.js for the live charts: the copy in the plotly package, served by Streamlit."""
-_LIVE_CHART_JS = """
-export default function({ parentElement, data }) {
-    window.__almaPlotly ??= new Promise((resolve, reject) => {
-        const script = document.createElement("script");
-        script.src = data.src;
-        script.onload = () => resolve(window.Plotly);
-        script.onerror = reject;
-        document.head.appendChild(script);
-    });
-    let plot = parentElement.querySelector(".alma-live-chart");
-    if (!plot) {
-        plot = document.createElement("div");
-        plot.className = "alma-live-chart";
-        parentElement.appendChild(plot);
-    }
-    const figure = JSON.parse(data.figure);
-    window.__almaPlotly.then(Plotly => Plotly.react(plot, figure.data, figure.layout, data.config));
-}
-"""
-_live_chart = components_v2.component("alma_live_chart", js=_LIVE_CHART_JS, isolate_styles=False)
-LIVE_LAYOUT = dict(template="plotly_white", font=dict(family="Source Sans Pro, sans-serif", color="#31333F"),
-                   xaxis=dict(automargin=True), yaxis=dict(automargin=True))
-"""Close to Streamlit's own theme for Plotly, which only `st.plotly_chart` applies."""
-
-
-def live_chart(fig: go.Figure, key: str) -> None:
-    """A chart of a running attack. `st.plotly_chart` derives the element's identity from the figure, so the browser
-    mounts every new figure afresh (blank until drawn); this component keeps one Plotly chart per key and updates it
-    in place (`Plotly.react`)."""
-    fig.update_layout(LIVE_LAYOUT)
-    _live_chart(key=key, height=figures.HEIGHT, data={"figure": fig.to_json(validate=False), "src": PLOTLY_JS_URL,
-                                                      "config": {"displaylogo": False, "responsive": True}})
 
 
 def trace_charts(traces: Mapping[str, Trace], num_steps: int, distance: str, key: str, live: bool = False) -> None:
@@ -72,10 +31,7 @@ def trace_charts(traces: Mapping[str, Trace], num_steps: int, distance: str, key
         for column, chart in zip(st.columns(2), CHARTS[row:row + 2]):
             fig = chart(df, num_steps, label) if chart is figures.distance_chart else chart(df, num_steps)
             with column:
-                if live:
-                    live_chart(fig, key=f"{key}_{chart.__name__}")
-                else:
-                    st.plotly_chart(fig, config={"displaylogo": False}, key=f"{key}_{chart.__name__}")
+                show_chart(fig, key=f"{key}_{chart.__name__}", live=live)
 
 
 def class_name(info: ModelInfo, index: int) -> str:
