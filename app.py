@@ -9,16 +9,18 @@ from pathlib import Path
 
 import streamlit as st
 
+from alma.distances import get as get_distance
 from alma.models import ModelInfo, get_info
 from ui import live
 from ui.config import ConfigError, RunConfig
 from ui.errors import user_message
 from ui.history import session_history
 from ui.inputs import ChosenInput, input_picker, model_view, set_input
-from ui.models import get_model, lock_key
-from ui.outcome import RunOutcome, predict, run_attack
+from ui.jobs import Snapshot, pool
+from ui.live_chart import live_charts, preload
+from ui.models import get_model
+from ui.outcome import ExplorerTask, RunOutcome, predict
 from ui.panels import class_name, result_panel, trace_charts
-from ui.runner import Snapshot
 from ui.widgets import apply_config, attack_settings, device_picker, model_picker
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -69,12 +71,9 @@ def _clean_prediction_caption(model, chosen: ChosenInput, info: ModelInfo, devic
     st.markdown(f"The model predicts **{class_name(info, prediction.label)}** ({prediction.confidence:.1%}).")
 
 
-def _start(config: RunConfig, model, chosen: ChosenInput) -> None:
-    image = chosen.image
-    started = live.start(RUN_KEY, lambda job: run_attack(job, model, image, config),
-                         lock_key=lock_key(config.device), steps_per_attack=config.attack.num_steps,
-                         context=config)
-    if started:
+def _start(config: RunConfig, chosen: ChosenInput) -> None:
+    if live.start(RUN_KEY, ExplorerTask(config, chosen.image), config.device, config.cpu_threads,
+                  config.attack.num_steps, context=config):
         st.rerun()
 
 
@@ -87,7 +86,7 @@ def _draw_live(run: live.ActiveRun, snapshot: Snapshot) -> None:
         value = float(best.best_distance[-1, 0])
         detail = "no adversarial yet" if value == float("inf") else f"best D = {value:.4g}"
     live.status(run, snapshot, detail)
-    trace_charts(snapshot.traces, config.attack.num_steps, config.attack.distance, key="live", live=True)
+    live_charts(snapshot.traces, config.attack.num_steps, get_distance(config.attack.distance).label, key="live")
 
 
 def _add_to_history(outcome: RunOutcome | None) -> None:
@@ -131,6 +130,10 @@ def attack_explorer() -> None:
             st.error(message)
     model = get_model(info, device)
 
+    run = live.active_run(RUN_KEY)
+    busy = run is not None and run.job.phase.active
+    # While a run is active, its controls and live charts come first (visible without scrolling), the input after.
+    top = st.container()
     left, right = st.columns([3, 2], gap="large")
     with left:
         chosen = input_picker(info)
@@ -143,32 +146,31 @@ def attack_explorer() -> None:
     if chosen is not None and model is not None:
         config = RunConfig(model=info.name, input=chosen.ref, attack=settings, device=device, cpu_threads=threads)
 
-    run = live.active_run(RUN_KEY)
-    busy = run is not None and run.job.phase.active
-    run_col, controls_col = st.columns([1, 4], vertical_alignment="bottom")
-    clicked = run_col.button("Run attack", type="primary", icon=":material/play_circle:", width="stretch",
-                             disabled=busy or config is None, key="run")
-    with controls_col:
-        live.controls(RUN_KEY)
-    rerun = _pending_config(chosen, config)
-    if (clicked or rerun is not None) and config is not None and not busy:
-        _start(config, model, chosen)
-
-    if error := live.last_error(RUN_KEY):
-        message, out_of_memory = error
-        st.error(message, icon=":material/error:")
-        if out_of_memory:
-            cpu, fewer = st.columns(2)
-            cpu.button("Run on the CPU instead", on_click=_use_cpu, key="oom_cpu")
-            fewer.button("Use 100 steps", on_click=_use_100_steps, key="oom_steps")
-    if run is not None:
-        live.follow(RUN_KEY, _draw_live, _add_to_history)
-        return
+    with top if busy else st.container():
+        run_col, controls_col = st.columns([1, 4], vertical_alignment="bottom")
+        clicked = run_col.button("Run attack", type="primary", icon=":material/play_circle:", width="stretch",
+                                 disabled=busy or config is None, key="run")
+        with controls_col:
+            live.controls(RUN_KEY)
+        rerun = _pending_config(chosen, config)
+        if (clicked or rerun is not None) and config is not None and not busy:
+            _start(config, chosen)
+        if error := live.last_error(RUN_KEY):
+            message, out_of_memory = error
+            st.error(message, icon=":material/error:")
+            if out_of_memory:
+                cpu, fewer = st.columns(2)
+                cpu.button("Run on the CPU instead", on_click=_use_cpu, key="oom_cpu")
+                fewer.button("Use 100 steps", on_click=_use_100_steps, key="oom_steps")
+        if run is not None:
+            live.follow(RUN_KEY, _draw_live, _add_to_history)
+            return
+    preload()
     latest = session_history().latest()
     if latest is not None:
         st.subheader("Last run")
-        st.caption(f"{latest.config.model} · {latest.config.input.describe()} · "
-                   f"{latest.config.attack.num_steps} steps")
+        st.caption(f"{latest.config.model} · {latest.config.input.describe()} · {latest.steps} steps in "
+                   f"{latest.wall_seconds:.2f} s ({latest.steps / max(latest.wall_seconds, 1e-9):.0f} steps/s)")
         trace_charts({"": latest.trace}, latest.config.attack.num_steps, latest.config.attack.distance, key="final")
         result_panel(latest, get_info(latest.config.model))
 
@@ -182,6 +184,7 @@ def _pages() -> list[st.Page]:
     return pages
 
 
+pool()  # the worker processes start with the server, so that the first run starts at once
 st.set_page_config(page_title="ALMA Explorer", page_icon=":material/target:", layout="wide")
 st.html(PIXELATED_IMAGES)
 st.navigation(_pages()).run()

@@ -8,10 +8,11 @@ from ui import live
 from ui.config import AttackSettings, RunConfig
 from ui.figures import distance_chart, mu_chart, trace_frame
 from ui.inputs import input_picker, model_view
-from ui.live_chart import chart
-from ui.models import get_model, lock_key
-from ui.outcome import RunOutcome, run_attack
-from ui.runner import Job, Snapshot
+from ui.jobs import Snapshot
+from ui.live_chart import DISTANCE, MU, live_charts
+from ui.models import get_model
+from ui.outcome import RunOutcome, SeriesTask
+from ui.panels import CHART_CONFIG
 from ui.widgets import device_picker, distance_picker, model_picker, seed_picker, steps_picker
 
 PREFIX, RUN_KEY, RESULT_KEY = "ema_", "ema_run", "ema_result"
@@ -23,18 +24,18 @@ def _alpha_input(label: str, default: float, key: str) -> float:
     return float(st.number_input(label, min_value=0.0, max_value=1.0, step=0.05, format="%g", key=key))
 
 
-def _charts(traces: dict, num_steps: int, distance: str, key: str, live: bool = False) -> None:
+def _charts(traces: dict, num_steps: int, distance: str, key: str) -> None:
     df = trace_frame(traces)
     shown = {"distance": distance_chart(df, num_steps, distances.get(distance).label), "mu": mu_chart(df, num_steps)}
     for column, (name, fig) in zip(st.columns(2), shown.items()):
-        with column:
-            chart(fig, key=f"{key}_{name}", live=live)
+        column.plotly_chart(fig, config=CHART_CONFIG, key=f"{key}_{name}")
 
 
 def _draw_live(run: live.ActiveRun, snapshot: Snapshot) -> None:
     steps, distance = run.context
     live.status(run, snapshot)
-    _charts(snapshot.traces, steps, distance, key="ema_live", live=True)
+    live_charts(snapshot.traces, steps, distances.get(distance).label, key="ema_live", charts=(DISTANCE, MU),
+                columns=2)
 
 
 def _keep_result(outcomes: dict[str, RunOutcome] | None) -> None:
@@ -98,17 +99,8 @@ if clicked and chosen is not None and model is not None and not busy:
                                attack=AttackSettings(distance=distance, num_steps=num_steps, alpha=alpha,
                                                      alpha_rms=held, momentum=held, seed=seed))
                for name, alpha in runs.items()}
-    image = chosen.image
-
-    def work(job: Job) -> dict[str, RunOutcome]:
-        outcomes = {}
-        for name, config in configs.items():
-            if job.stop_requested:
-                break
-            outcomes[name] = run_attack(job, model, image, config, label=name)
-        return outcomes
-
-    if live.start(RUN_KEY, work, lock_key(device), num_steps, 2 * num_steps, context=(num_steps, distance)):
+    if live.start(RUN_KEY, SeriesTask(configs, chosen.image), device, threads, num_steps, 2 * num_steps,
+                  context=(num_steps, distance)):
         st.rerun()
 
 if error := live.last_error(RUN_KEY):

@@ -1,43 +1,32 @@
 """Compare attacks: ALMA beside adv_lib's baselines on one image or a few, with one budget, measured the same way."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 import streamlit as st
 import torch
 from torch import Tensor
 
 from alma import distances
-from alma.compare import ATTACKS, AttackRun, run_attack, samples_frame
+from alma.compare import ATTACKS, AttackRun, samples_frame
 from alma.images import to_model_input
 from alma.models import ModelInfo
 from alma.samples import list_samples, load_sample
+from ui import live
 from ui.compare import robust_accuracy_figure
+from ui.comparison import RUNS, CompareTask, Comparison
 from ui.errors import user_message
 from ui.images import image_png
 from ui.inputs import input_picker, model_view
-from ui.models import get_model
+from ui.jobs import Phase, Snapshot
+from ui.models import default_cpu_threads, get_model
 from ui.panels import class_name
 from ui.widgets import model_picker
 
-PREFIX, RESULT_KEY = "cmp_", "cmp_result"
+PREFIX, RUN_KEY, RESULT_KEY = "cmp_", "cmp_run", "cmp_result"
 BUDGETS = ("10", "100", "1000")
 INPUTS = ("One image", "Every sample")
 DEFAULT_ATTACKS = ["alma-l2", "ddn", "fmn-l2", "alma-l1", "fmn-l1"]
 PER_ROW = 6
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """Finished runs on `images` [B, C, H, W] (labels: the model's clean predictions) and the attacks that failed."""
-
-    model: str
-    budget: int
-    images: Tensor
-    labels: Tensor
-    runs: list[AttackRun]
-    errors: list[str]
 
 
 def _init(key: str, default: object, options: list | tuple | None = None) -> None:
@@ -53,29 +42,13 @@ def _every_sample(info: ModelInfo) -> Tensor | None:
         return None
 
 
-def _run(model: torch.nn.Module, info: ModelInfo, images: Tensor, names: list[str], budget: int) -> Comparison:
-    with torch.no_grad():
-        labels = model(images).argmax(1)
-    runs, errors = [], []
-    progress = st.progress(0.0)
-    for i, name in enumerate(names):
-        progress.progress(i / len(names), text=f"{ATTACKS[name].label}, budget {budget}…")
-        try:
-            runs.append(run_attack(model, images, labels, name, budget))
-        except Exception as err:  # one failing attack must not hide the others
-            errors.append(f"{ATTACKS[name].label}: {user_message(err)}")
-    progress.empty()
-    return Comparison(info.name, budget, images, labels, runs, errors)
-
-
-def _table(result: Comparison) -> pd.DataFrame:
-    one = len(result.images) == 1
+def _table(runs: list[AttackRun], one: bool) -> pd.DataFrame:
     return pd.DataFrame([{
         "attack": run.label, "distance": distances.get(run.distance).label,
         "success": ("yes" if run.asr else "no") if one else f"{100 * run.asr:.0f} %",
         ("D" if one else "median D") + " (inf: failed)": float(f"{run.median:.4g}"),
         "forwards / sample": run.forwards, "backwards / sample": run.backwards, "time (s)": round(run.seconds, 2),
-    } for run in result.runs])
+    } for run in runs])
 
 
 def _adversarials(result: Comparison, info: ModelInfo) -> None:
@@ -91,6 +64,32 @@ def _adversarials(result: Comparison, info: ModelInfo) -> None:
     for row in range(0, len(images), PER_ROW):
         for column, (image, caption) in zip(st.columns(PER_ROW), images[row:row + PER_ROW]):
             column.image(image_png(image), caption=caption, output_format="PNG")
+
+
+def _draw_live(run: live.ActiveRun, snapshot: Snapshot) -> None:
+    """Each attack's progress (forwards per sample so far) and the table of the attacks finished so far."""
+    names: tuple[str, ...] = run.context
+    runs, errors = snapshot.published.get(RUNS, ([], []))
+    ended = len(runs) + len(errors)
+    current = names[min(ended, len(names) - 1)]
+    done, total = snapshot.progress.get(current, (0, 0))
+    if snapshot.phase is Phase.WAITING:
+        live.status(run, snapshot)
+    else:
+        within = f"{done} of {total} forwards per sample" if total else f"{done} forwards per sample"
+        state = "stopping" if snapshot.stopped else "running"
+        st.progress(min((ended + (done / total if total else 0)) / len(names), 1.0),
+                    text=f"{state} · attack {ended + 1} of {len(names)}: {ATTACKS[current].label} · {within} · "
+                         f"{snapshot.active_seconds:.1f} s")
+    for message in errors:
+        st.error(message, icon=":material/error:")
+    if runs:
+        st.dataframe(_table(runs, len(runs[0].success) == 1), hide_index=True, key=f"{PREFIX}live_table")
+
+
+def _keep_result(result: Comparison | None) -> None:
+    if result is not None:
+        st.session_state[RESULT_KEY] = result
 
 
 st.title("Compare attacks")
@@ -132,21 +131,30 @@ with right:
 if not names:
     st.info("Pick at least one attack in the sidebar.", icon=":material/info:")
 ready = images is not None and model is not None and bool(names)
-if st.button("Run the attacks", type="primary", icon=":material/play_circle:", key=f"{PREFIX}run", disabled=not ready):
-    with st.spinner("Attacking on the CPU…"):
-        try:
-            st.session_state[RESULT_KEY] = _run(model, info, images, names, budget)
-        except Exception as err:  # e.g. an image the model cannot take
-            st.error(user_message(err), icon=":material/error:")
+run = live.active_run(RUN_KEY)
+busy = run is not None and run.job.phase.active
+run_col, stop_col = st.columns([1, 4], vertical_alignment="bottom")
+if run_col.button("Run the attacks", type="primary", icon=":material/play_circle:", key=f"{PREFIX}run",
+                  disabled=not ready or busy, width="stretch") and ready and not busy:
+    if live.start(RUN_KEY, CompareTask(info.name, images, tuple(names), budget), "cpu", default_cpu_threads(info),
+                  len(names), context=tuple(names)):
+        st.rerun()
+with stop_col:
+    live.controls(RUN_KEY, stepping=False)
+if error := live.last_error(RUN_KEY):
+    st.error(error[0], icon=":material/error:")
+if run is not None:
+    live.follow(RUN_KEY, _draw_live, _keep_result)
 
 result: Comparison | None = st.session_state.get(RESULT_KEY)
-if result is not None and result.model == info.name:
+if run is None and result is not None and result.model == info.name:
     st.subheader("Result")
-    st.caption(f"{result.model} · {len(result.images)} image(s) · budget {result.budget}")
+    stopped = " · stopped: the attacks after the one running at Stop were not run" if result.stopped else ""
+    st.caption(f"{result.model} · {len(result.images)} image(s) · budget {result.budget}{stopped}")
     for message in result.errors:
         st.error(message, icon=":material/error:")
     if result.runs:
-        st.dataframe(_table(result), hide_index=True, key=f"{PREFIX}table")
+        st.dataframe(_table(result.runs, len(result.images) == 1), hide_index=True, key=f"{PREFIX}table")
         st.plotly_chart(robust_accuracy_figure(samples_frame(result.runs), "Robust accuracy against the budget"),
                         key=f"{PREFIX}curves")
         _adversarials(result, info)

@@ -1,10 +1,9 @@
-"""The live side of a page's attack job: start it, follow it while it runs, and the Stop / Pause / Step / Resume
-controls. The job survives reruns (it lives in the session state): each run of the page script picks up following.
+"""The page side of a job: start it, follow it while it runs, and the Stop / Pause / Step / Resume controls.
 
-While a job is active, `follow` draws it in a fragment that Streamlit reruns every `POLL_S` seconds: each rerun
-draws the job's latest snapshot with the same element keys, so the browser updates the charts in place (no blank
-chart between two redraws). A control click reruns the whole page at once, its callback acts on the job first. Once
-the job has ended, the fragment hands its result to the page and reruns the whole page, which then shows the result.
+The job runs in a worker process (see `ui.jobs`) and lives in the session state, so it survives reruns. While it is
+active, `follow` redraws it in a fragment that Streamlit reruns every `POLL_S` seconds; `draw` uses fixed element
+keys, so the browser updates the same elements in place. A control click reruns the whole page, its callback acting
+on the job first. Once the job has ended, the fragment hands its result to the page and reruns the whole page.
 """
 from __future__ import annotations
 
@@ -14,18 +13,16 @@ from typing import Any
 
 import streamlit as st
 
-from .errors import is_out_of_memory, user_message
-from .runner import Job, Phase, Snapshot
+from .errors import user_message
+from .jobs import Job, JobFailed, Phase, Snapshot, Task, pool
 
-POLL_S = 1.0
-"""Seconds between two redraws of a running job. Each redraw sends every chart's data again: at 0.5 s, on two busy
-cores, the redraws left the attack a quarter of its speed (60 instead of about 250 steps/s); a click still acts at
-once, as it reruns the whole page."""
+POLL_S = 0.25
+"""Seconds between two redraws of a running job (the server sends only the new state: cheap)."""
 
 
 @dataclass(frozen=True)
 class ActiveRun:
-    """A page's running job and what the page needs to draw it."""
+    """A page's job and what the page needs to draw it."""
 
     job: Job
     steps_per_attack: int
@@ -38,22 +35,26 @@ def active_run(key: str) -> ActiveRun | None:
     return st.session_state.get(key)
 
 
-def start(key: str, work: Callable[[Job], Any], lock_key: str | None, steps_per_attack: int,
-          total_steps: int | None = None, context: Any = None) -> bool:
-    """Starts `work` as this page's job unless one is still running (a rerun never starts a second one)."""
+def start(key: str, task: Task, device: str, threads: int, steps_per_attack: int, total_steps: int | None = None,
+          context: Any = None) -> bool:
+    """Submits `task` as this page's job unless one is still active (a rerun never starts a second one)."""
     current = active_run(key)
     if current is not None and current.job.phase.active:
         return False
     st.session_state.pop(_error_key(key), None)
-    job = Job(work, lock_key=lock_key).start()
+    job = pool().submit(task, device, threads)
     st.session_state[key] = ActiveRun(job, steps_per_attack, total_steps or steps_per_attack, context)
     return True
 
 
-def controls(key: str) -> None:
+def controls(key: str, stepping: bool = True) -> None:
     """Stop, Pause / Resume, and Step K; they act through callbacks, so the page redraws in the new state."""
     run = active_run(key)
     job = run.job if run is not None and run.job.phase.active else None
+    if not stepping:
+        st.button("Stop", key=f"{key}_stop", icon=":material/stop:", disabled=job is None,
+                  on_click=job.stop if job else None)
+        return
     paused = job is not None and job.pause_requested
     stop_col, pause_col, k_col, step_col = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
     stop_col.button("Stop", key=f"{key}_stop", icon=":material/stop:", disabled=job is None,
@@ -68,7 +69,7 @@ def controls(key: str) -> None:
                          on_click=job.pause if job else None, width="stretch")
     k_key = f"{key}_k"
     k_col.number_input("Steps per click", min_value=1, max_value=10_000, value=10, key=k_key,
-                       help="How many steps one click on Step runs before pausing again.")
+                       help="How many steps one click on Step runs before pausing again; clicks add up.")
     step_col.button("Step", key=f"{key}_step", icon=":material/skip_next:", disabled=not paused,
                     on_click=(lambda: job.step(st.session_state[k_key])) if paused else None, width="stretch",
                     help="Advance exactly this many steps, then pause again (pause first).")
@@ -89,25 +90,33 @@ def follow(key: str, draw: Callable[[ActiveRun, Snapshot], None], done: Callable
 
 
 def status(run: ActiveRun, snapshot: Snapshot, detail: str = "") -> None:
-    """Progress bar with steps, speed and state."""
+    """Progress line: state, steps done, steps/s over the last second, ETA (or the job's place in line)."""
     if snapshot.phase is Phase.WAITING:
-        st.info("Waiting for the GPU: another session's attack is running on it. Yours starts as soon as it "
-                "finishes (Stop cancels it).", icon=":material/hourglass_top:")
+        where = "the GPU" if snapshot.device.startswith("cuda") else "a CPU worker"
+        place = f"{_ordinal(snapshot.place)} in line for {snapshot.device}" if snapshot.place else "starting"
+        st.progress(0.0, text=f"waiting · {place} · starts as soon as {where} is free (Stop cancels it)")
         return
     done = min(snapshot.steps / max(run.total_steps, 1), 1.0)
     state = {Phase.PAUSED: "paused", Phase.RUNNING: "running"}.get(snapshot.phase, snapshot.phase.value)
-    if run.job.stop_requested and snapshot.phase.active:
+    if snapshot.stopped and snapshot.phase.active:
         state = "stopping"
-    text = (f"{state} · step {snapshot.steps} / {run.total_steps} · {snapshot.steps_per_second:.0f} steps/s · "
-            f"{snapshot.active_seconds:.1f} s" + (f" · {detail}" if detail else ""))
-    st.progress(done, text=text)
+    rate = snapshot.steps_per_second
+    left = run.total_steps - snapshot.steps
+    running = rate > 0 and snapshot.phase is Phase.RUNNING
+    eta = f"ETA {left / rate:.1f} s" if running else f"{snapshot.active_seconds:.1f} s"
+    parts = [state, f"step {snapshot.steps} / {run.total_steps}", f"{rate:.0f} steps/s", eta]
+    parts += [detail] if detail else []
+    st.progress(done, text=" · ".join(parts))
 
 
 def finish(key: str, snapshot: Snapshot) -> Any:
     """Forgets a job that has ended; returns its result, or None after a failure (kept as this page's error)."""
     run = st.session_state.pop(key, None)
     if snapshot.phase is Phase.FAILED and snapshot.error is not None:
-        st.session_state[_error_key(key)] = (user_message(snapshot.error), is_out_of_memory(snapshot.error))
+        error = snapshot.error
+        oom = error.out_of_memory if isinstance(error, JobFailed) else False
+        message = str(error) if isinstance(error, JobFailed) else user_message(error)
+        st.session_state[_error_key(key)] = (message, oom)
     return snapshot.result if run is not None else None
 
 
@@ -118,3 +127,8 @@ def last_error(key: str) -> tuple[str, bool] | None:
 
 def _error_key(key: str) -> str:
     return f"{key}_error"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

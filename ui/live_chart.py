@@ -1,54 +1,121 @@
-"""Plotly charts that a running attack redraws in place.
+"""The live charts of a running attack: one component that draws several small Plotly charts and updates them in
+place several times a second.
 
-`st.plotly_chart` derives the element's identity from the figure, so the browser mounts every new figure afresh
-(blank until drawn). The small component here keeps one Plotly chart per key and updates it with `Plotly.react`,
-using the plotly.js of the installed plotly package, which Streamlit serves (no CDN: it works offline).
+Each redraw sends only the series (as base64 float32 arrays), decimated to at most `MAX_POINTS` per series by keeping
+each bucket's minimum and maximum (spikes of μ stay visible), plus a few marks; the browser turns them into Plotly
+traces and calls `Plotly.react`, which updates the existing charts. plotly.js comes from the installed plotly
+package, which Streamlit serves (no CDN: it works offline). The root element carries `data-steps` (the steps drawn)
+and `data-redraws` (redraws applied), which tests and `bench/live.py` read.
 """
 from __future__ import annotations
 
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import plotly
-import plotly.graph_objects as go
-import streamlit as st
 import streamlit.components.v1 as components_v1
 import streamlit.components.v2 as components_v2
 
-from .figures import HEIGHT
+from alma.trace import Trace
 
-CONFIG = {"displaylogo": False}
+from .figures import COLORS, FIRST_ADV_COLOR
+
+MAX_POINTS = 600
+"""Points per series at most: about the width of a chart in pixels, two points (min and max) per bucket."""
+CHART_HEIGHT = 200
+CONFIG = {"displaylogo": False, "responsive": True}
 _PLOTLY_JS = components_v1.declare_component("plotly_js", path=str(Path(plotly.__file__).parent / "package_data"))
 PLOTLY_JS_URL = f"./component/{_PLOTLY_JS.name}/plotly.min.js"
-_JS = """
-export default function({ parentElement, data }) {
-    window.__almaPlotly ??= new Promise((resolve, reject) => {
-        const script = document.createElement("script");
-        script.src = data.src;
-        script.onload = () => resolve(window.Plotly);
-        script.onerror = reject;
-        document.head.appendChild(script);
-    });
-    let plot = parentElement.querySelector(".alma-live-chart");
-    if (!plot) {
-        plot = document.createElement("div");
-        plot.className = "alma-live-chart";
-        parentElement.appendChild(plot);
-    }
-    const figure = JSON.parse(data.figure);
-    window.__almaPlotly.then(Plotly => Plotly.react(plot, figure.data, figure.layout, data.config));
-}
-"""
-_live_chart = components_v2.component("alma_live_chart", js=_JS, isolate_styles=False)
-LIVE_LAYOUT = dict(template="plotly_white", font=dict(family="Source Sans Pro, sans-serif", color="#31333F"),
-                   xaxis=dict(automargin=True), yaxis=dict(automargin=True))
-"""Close to Streamlit's own theme for Plotly, which only `st.plotly_chart` applies."""
+_JS = (Path(__file__).with_name("live_chart.js")).read_text()
+_component = components_v2.component("alma_live_charts", js=_JS, isolate_styles=False)
 
 
-def chart(fig: go.Figure, key: str, live: bool = False) -> None:
-    """`fig` under a fixed `key`: with `st.plotly_chart`, or, `live`, updated in place on each redraw."""
-    if not live:
-        st.plotly_chart(fig, config=CONFIG, key=key)
-        return
-    fig.update_layout(LIVE_LAYOUT)
-    _live_chart(key=key, height=HEIGHT, data={"figure": fig.to_json(validate=False), "src": PLOTLY_JS_URL,
-                                              "config": {**CONFIG, "responsive": True}})
+@dataclass(frozen=True)
+class LiveChart:
+    """One chart: the trace field drawn, its title, log scale, and whether the best distance goes with it."""
+
+    field: str
+    title: str
+    log: bool = False
+
+
+DISTANCE = LiveChart("distance", "Distance {label} (thin: iterate, bold: best adversarial)")
+CONSTRAINT = LiveChart("constraint", "Constraint c: adversarial below 0")
+MU = LiveChart("mu", "Penalty multiplier μ (log)", log=True)
+RHO = LiveChart("rho", "Penalty parameter ρ (log)", log=True)
+LR = LiveChart("lr", "Learning rate η (log)", log=True)
+GRAD_NORM = LiveChart("grad_norm", "Gradient norm ‖∇L‖₂ (log)", log=True)
+ALL = (DISTANCE, CONSTRAINT, MU, RHO, LR, GRAD_NORM)
+
+
+def preload() -> None:
+    """Loads plotly.js in the browser ahead of the first run, so the first live line is drawn at once."""
+    _component(key="alma_live_preload", height=0, data={"src": PLOTLY_JS_URL, "charts": []})
+
+
+def live_charts(traces: Mapping[str, Trace], num_steps: int, distance_label: str, key: str,
+                charts: tuple[LiveChart, ...] = ALL, columns: int = 3) -> None:
+    """The charts of a running attack (sample 0 of each labelled trace), `columns` per row, updated in place."""
+    data = payload(traces, num_steps, distance_label, charts)
+    _component(key=key, height=CHART_HEIGHT * -(-len(charts) // columns) + 8,
+               data={**data, "src": PLOTLY_JS_URL, "columns": columns, "height": CHART_HEIGHT, "config": CONFIG})
+
+
+def payload(traces: Mapping[str, Trace], num_steps: int, distance_label: str,
+            charts: tuple[LiveChart, ...] = ALL) -> dict:
+    """What the browser needs to draw `charts` of sample 0 of each trace: small, JSON-ready."""
+    several = len(traces) > 1
+    steps = max((t.start + t.num_steps for t in traces.values()), default=0)
+    firsts = {run: int(t.first_adv_step[0]) for run, t in traces.items() if int(t.first_adv_step[0]) >= 0}
+    out = []
+    for chart in charts:
+        series = []
+        for i, (run, trace) in enumerate(traces.items()):
+            color = COLORS[i % len(COLORS)]
+            x = trace.start + np.arange(trace.num_steps)
+            name = f" ({run})" if several else ""
+            if chart is DISTANCE:
+                series.append(_series(x, trace.distance[:, 0], f"iterate{name}", color, 1.0, 0.5))
+                series.append(_series(x, trace.best_distance[:, 0], f"best adversarial{name}", color, 2.5))
+            else:
+                series.append(_series(x, getattr(trace, chart.field)[:, 0], (run or chart.field), color))
+        vlines = [{"x": step, "color": COLORS[i % len(COLORS)] if several else FIRST_ADV_COLOR}
+                  for i, (run, step) in enumerate(firsts.items()) if run in traces]
+        out.append({"title": chart.title.format(label=distance_label), "log": chart.log, "series": series,
+                    "vlines": vlines, "zero": chart is CONSTRAINT, "legend": several and chart is DISTANCE})
+    return {"charts": out, "steps": steps, "x_max": max(num_steps - 1, 1)}
+
+
+def decimate(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
+    """Indices of `y` to draw: all of them when they fit, else each bucket's first, minimum and maximum and the
+    last point, at most `max_points` + 1 in all."""
+    n = len(y)
+    if n <= max_points:
+        return np.arange(n)
+    buckets = max_points // 2
+    size = -(-n // buckets)
+    padded = np.full(buckets * size, np.nan)
+    padded[:n] = y
+    rows = padded.reshape(buckets, size)
+    finite = np.isfinite(rows)
+    low = np.where(finite, rows, np.inf).argmin(1)
+    high = np.where(finite, rows, -np.inf).argmax(1)
+    base = np.arange(buckets) * size
+    keep = np.unique(np.concatenate([base + low, base + high, [n - 1]]))
+    return keep[keep < n]
+
+
+def _series(x: np.ndarray, y, name: str, color: str, width: float = 1.6, opacity: float = 1.0) -> dict:
+    values = np.asarray(y, dtype=np.float32)
+    values = np.where(np.isfinite(values), values, np.nan).astype(np.float32)
+    keep = decimate(values)
+    return {"name": name, "color": color, "width": width, "opacity": opacity,
+            "x": _typed(x[keep].astype(np.int32), "i4"), "y": _typed(values[keep], "f4")}
+
+
+def _typed(array: np.ndarray, dtype: str) -> dict:
+    """A Plotly typed array: base64 of little-endian values."""
+    return {"dtype": dtype, "bdata": base64.b64encode(array.astype(f"<{dtype}").tobytes()).decode()}

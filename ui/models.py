@@ -31,11 +31,6 @@ def resolve_device(choice: str) -> str:
     return choice
 
 
-def lock_key(device: str) -> str | None:
-    """Attacks on a GPU are serialised across sessions; CPU attacks run side by side."""
-    return device if device.startswith("cuda") else None
-
-
 def default_cpu_threads(info: ModelInfo) -> int:
     _, height, width = info.input_shape
     return 1 if height * width <= SMALL_INPUT else max(1, (os.cpu_count() or 2) // 2)

@@ -1,8 +1,8 @@
 """One attack run for the explorer, from clean image to everything the result panel shows, all on the CPU.
 
-`run_attack` is what a `Job` executes (see `ui.runner`): it predicts the clean image, runs `alma.attack` with the
+`run_attack` runs in a worker process (see `ui.jobs`): it predicts the clean image, runs `alma.attack` with the
 job's callback, then measures the adversarial with every distance and predicts it again, including after rounding
-to 8 bits (what a PNG stores).
+to 8 bits (what a PNG stores). `ExplorerTask` and `SeriesTask` are the jobs the pages submit.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from alma import distances
 from alma.trace import Trace
 
 from .config import RunConfig
-from .runner import Job
+from .jobs import WorkerContext
 
 TOP_K = 5
 
@@ -81,7 +81,36 @@ def predict(model: nn.Module, images: Tensor) -> Prediction:
     return Prediction(model(images.unsqueeze(0)).softmax(1)[0].float().cpu())
 
 
-def run_attack(job: Job, model: nn.Module, image: Tensor, config: RunConfig, label: str = "") -> RunOutcome:
+@dataclass(frozen=True)
+class ExplorerTask:
+    """One run of the explorer: `image` [C, H, W] in [0, 1] (the model's input) attacked with `config`."""
+
+    config: RunConfig
+    image: Tensor
+
+    def __call__(self, context: WorkerContext) -> RunOutcome:
+        model = context.model(self.config.model, self.config.device)
+        return run_attack(context, model, self.image, self.config)
+
+
+@dataclass(frozen=True)
+class SeriesTask:
+    """Several labelled runs of one image, one after the other (e.g. EMA on and off); stops with the job."""
+
+    configs: dict[str, RunConfig]
+    image: Tensor
+
+    def __call__(self, context: WorkerContext) -> dict[str, RunOutcome]:
+        outcomes = {}
+        for label, config in self.configs.items():
+            if context.stop_requested:
+                break
+            model = context.model(config.model, config.device)
+            outcomes[label] = run_attack(context, model, self.image, config, label=label)
+        return outcomes
+
+
+def run_attack(job: WorkerContext, model: nn.Module, image: Tensor, config: RunConfig, label: str = "") -> RunOutcome:
     """Attacks `image` ([C, H, W] in [0, 1], the model's input) with `config` on `config.device`."""
     device = torch.device(config.device)
     if device.type == "cpu":

@@ -13,7 +13,6 @@ from alma.trace import Trace
 
 from . import figures
 from .images import amplified_difference, heatmap_png, image_png
-from .live_chart import chart as show_chart
 from .outcome import Prediction, RunOutcome
 
 METRICS = (("l0", "ℓ0 (pixels)", "{:.0f}"), ("l1", "ℓ1", "{:.3g}"), ("l2", "ℓ2", "{:.3g}"), ("linf", "ℓ∞", "{:.3g}"),
@@ -23,15 +22,19 @@ CHARTS = (figures.distance_chart, figures.constraint_chart, figures.mu_chart, fi
           figures.grad_norm_chart)
 
 
-def trace_charts(traces: Mapping[str, Trace], num_steps: int, distance: str, key: str, live: bool = False) -> None:
-    """Distance, constraint, μ, ρ, η and gradient norm, two per row; `live`: charts of a running attack."""
+CHART_CONFIG = {"displaylogo": False}
+
+
+def trace_charts(traces: Mapping[str, Trace], num_steps: int, distance: str, key: str) -> None:
+    """Distance, constraint, μ, ρ, η and gradient norm of a finished run, two per row (`ui.live_chart` draws a
+    running one)."""
     df = figures.trace_frame(traces)
     label = distances.get(distance).label
     for row in range(0, len(CHARTS), 2):
         for column, chart in zip(st.columns(2), CHARTS[row:row + 2]):
             fig = chart(df, num_steps, label) if chart is figures.distance_chart else chart(df, num_steps)
             with column:
-                show_chart(fig, key=f"{key}_{chart.__name__}", live=live)
+                st.plotly_chart(fig, config=CHART_CONFIG, key=f"{key}_{chart.__name__}")
 
 
 def class_name(info: ModelInfo, index: int) -> str:

@@ -1,7 +1,7 @@
 """Count a model's forward and backward passes in batch rows, with hooks that are always removed afterwards."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +19,9 @@ class CallCounts:
 
 
 @contextmanager
-def count_calls(model: nn.Module) -> Iterator[CallCounts]:
-    """Counts `model`'s calls while the block runs, on any device.
+def count_calls(model: nn.Module, on_forward: Callable[[CallCounts], None] | None = None) -> Iterator[CallCounts]:
+    """Counts `model`'s calls while the block runs, on any device; `on_forward(counts)` after each forward (for
+    progress; an exception it raises ends the attack).
 
     A forward hook on the model adds the batch size of each output; when the output is part of a graph, a tensor hook
     on it adds the batch size each time a gradient flows back through it (once per `backward`/`autograd.grad`,
@@ -38,6 +39,8 @@ def count_calls(model: nn.Module) -> Iterator[CallCounts]:
             counts.forward_rows += _rows(output)
             if output.requires_grad:
                 output.register_hook(on_backward)
+            if on_forward is not None:
+                on_forward(counts)
 
     handle = model.register_forward_hook(on_forward)
     try:

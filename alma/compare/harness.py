@@ -59,9 +59,12 @@ def _synchronize(device: torch.device) -> None:
 
 
 def run_attack(model: nn.Module, inputs: Tensor, labels: Tensor, attack: str | AttackSpec, budget: int,
-               seed: int | None = 0, batch_size: int | None = None) -> AttackRun:
+               seed: int | None = 0, batch_size: int | None = None,
+               on_forward: Callable[[int], None] | None = None) -> AttackRun:
     """Attack `inputs` (on the model's device, in [0, 1]) with `attack` at `budget`, in batches of `batch_size`
-    (None: all at once); `seed` seeds the attack's random numbers without touching the global generator."""
+    (None: all at once); `seed` seeds the attack's random numbers without touching the global generator.
+    `on_forward(rows)`: called after each forward with the rows through the model so far (an exception it raises
+    ends the attack)."""
     spec = get_attack(attack)
     n = len(inputs)
     if budget < 1 or n == 0:
@@ -75,7 +78,9 @@ def run_attack(model: nn.Module, inputs: Tensor, labels: Tensor, attack: str | A
                 torch.manual_seed(seed)
             _synchronize(x.device)
             began = time.perf_counter()
-            with count_calls(model) as counts:
+            done = forward_rows
+            hook = (lambda counts: on_forward(done + counts.forward_rows)) if on_forward is not None else None
+            with count_calls(model, hook) as counts:
                 adv = spec.run(model, x, y, budget).detach()
             _synchronize(x.device)
             seconds += time.perf_counter() - began

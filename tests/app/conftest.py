@@ -85,6 +85,17 @@ class _Served:
         raise KeyError(f"{url} was not served")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def warm_workers() -> None:
+    """The shared worker pool, started once with its workers ready (as `streamlit run app.py` starts it)."""
+    from ui.jobs import pool
+
+    deadline = time.monotonic() + 180
+    while not pool().workers("cpu"):
+        assert time.monotonic() < deadline, "no worker process became ready in 180 s"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Served]:
     """`served(url)` → the bytes the app served at `url` (AppTest makes a new media storage for each run)."""

@@ -4,14 +4,14 @@ stops a running attack."""
 from __future__ import annotations
 
 import json
-from functools import partial
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.runner import Job, Phase, device_lock
+from ui.jobs import Job, Phase, Pool, pool
 
 from .conftest import explorer, finish, metrics, rerun_until, values
+from .tasks import TinyAttack
 
 RUN_KEY = "explorer_run"
 STEPS = 300
@@ -28,15 +28,22 @@ def _paused(at: AppTest) -> bool:
 
 
 def _live_charts(at: AppTest) -> list[tuple[str, dict]]:
-    """The live view's charts: element id and Plotly figure of each."""
-    return [(chart.proto.id, json.loads(json.loads(chart.proto.json)["figure"]))
-            for chart in at.get("bidi_component") if chart.proto.component_name == "alma_live_chart"]
+    """The live view's chart components: element id and the data sent to the browser."""
+    return [(chart.proto.id, json.loads(chart.proto.json))
+            for chart in at.get("bidi_component") if chart.proto.component_name.endswith("alma_live_charts")]
+
+
+class _StartPaused:
+    """The shared pool, its jobs paused after their first step (as if Pause had been clicked at once)."""
+
+    def submit(self, *args, **kwargs) -> Job:
+        return pool().submit(*args, **kwargs, start_paused=True)
 
 
 @pytest.fixture
 def paused(monkeypatch: pytest.MonkeyPatch) -> AppTest:
     """The main page after Run, its attack paused after its first step."""
-    monkeypatch.setattr("ui.live.Job", partial(Job, start_paused=True))
+    monkeypatch.setattr("ui.live.pool", _StartPaused)
     at = explorer(steps=STEPS)
     at.button(key="run").click().run()
     rerun_until(at, _paused, "the pause after the first step")
@@ -49,17 +56,18 @@ def paused(monkeypatch: pytest.MonkeyPatch) -> AppTest:
 
 def test_the_live_view_updates_the_same_charts(paused: AppTest) -> None:
     at = paused
-    charts = _live_charts(at)
-    assert len(charts) == 6 and all(id_.endswith(f"-live_{chart}") for (id_, _), chart in zip(charts, CHARTS))
+    [(element_id, data)] = _live_charts(at)
+    assert element_id.endswith("-live") and len(data["charts"]) == 6 and data["steps"] == 1
     assert not at.get("plotly_chart"), "st.plotly_chart remounts (blank) each time its figure changes"
     at.number_input(key=f"{RUN_KEY}_k").set_value(20)
     at.button(key=f"{RUN_KEY}_step").click().run()
     rerun_until(at, _paused, "the pause after 20 more steps")
     at.run()
-    redrawn = _live_charts(at)  # new figures under the same ids: the browser updates its charts in place
-    assert [id_ for id_, _ in redrawn] == [id_ for id_, _ in charts]
-    distance = redrawn[0][1]["data"][0]
-    assert len(values(distance["x"])) == 21 and distance["x"] != charts[0][1]["data"][0]["x"]
+    [(redrawn_id, redrawn)] = _live_charts(at)  # new data under the same id: the browser updates in place
+    assert redrawn_id == element_id and redrawn["steps"] == 21
+    for chart in redrawn["charts"]:
+        for series in chart["series"]:
+            assert list(values(series["x"])) == list(range(21)), chart["title"]
 
 
 def test_step_advances_exactly_k_steps_then_resume_finishes(paused: AppTest) -> None:
@@ -70,7 +78,7 @@ def test_step_advances_exactly_k_steps_then_resume_finishes(paused: AppTest) -> 
     assert _job(at).snapshot().steps == 8
     at.run()
     assert "paused · step 8 / " in at.get("progress")[0].proto.text
-    assert len(_live_charts(at)) == 6
+    assert len(_live_charts(at)[0][1]["charts"]) == 6
 
     finish(at.button(key=f"{RUN_KEY}_pause").click().run(), RUN_KEY)
     shown = metrics(at)
@@ -88,20 +96,24 @@ def test_stop_ends_the_attack_with_its_best_result(paused: AppTest) -> None:
     assert not at.button(key="run").disabled and at.button(key=f"{RUN_KEY}_stop").disabled
 
 
-def test_a_run_waits_for_the_gpu_another_session_holds(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The device lock is held (as by another browser session's attack): the page says it waits, then runs."""
-    monkeypatch.setattr("ui.models.lock_key", lambda device: "held-device")
-    lock = device_lock("held-device")
-    lock.acquire()
-    try:
-        at = explorer(steps=20)
-        at.button(key="run").click().run()
-        at.run()
-        assert _job(at).phase is Phase.WAITING and _job(at).snapshot().steps == 0
-        assert any("Waiting for the GPU" in info.value for info in at.info)
-        assert at.button(key="run").disabled and not at.button(key=f"{RUN_KEY}_stop").disabled
-    finally:
-        lock.release()
+@pytest.fixture
+def one_worker() -> Pool:
+    small = Pool(cores=1, warm={"cpu": 1}, max_cpu_workers=1)
+    yield small
+    small.shutdown()
+
+
+def test_a_run_waits_in_line_while_the_workers_are_busy(monkeypatch: pytest.MonkeyPatch, one_worker: Pool) -> None:
+    """The only worker holds another session's attack: the page says where the run is in line, then runs it."""
+    monkeypatch.setattr("ui.live.pool", lambda: one_worker)
+    other = one_worker.submit(TinyAttack(100_000), "cpu", start_paused=True)
+    rerun_until(AppTest.from_string("pass"), lambda _: other.phase is Phase.PAUSED, "the other session's attack")
+    at = explorer(steps=20)
+    at.button(key="run").click().run()
+    at.run()
+    assert _job(at).phase is Phase.WAITING and _job(at).snapshot().steps == 0
+    assert "1st in line for cpu" in at.get("progress")[0].proto.text
+    assert at.button(key="run").disabled and not at.button(key=f"{RUN_KEY}_stop").disabled
+    other.stop()
     finish(at, RUN_KEY)
-    assert not any("Waiting for the GPU" in info.value for info in at.info)
     assert metrics(at)["Steps run"] == "20"
