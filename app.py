@@ -14,13 +14,15 @@ from alma.models import ModelInfo, get_info
 from ui import live
 from ui.config import ConfigError, RunConfig
 from ui.errors import user_message
+from ui.export_panel import export_panel
 from ui.history import session_history
 from ui.inputs import ChosenInput, input_picker, model_view, set_input
-from ui.jobs import Snapshot, pool
+from ui.jobs import Phase, Snapshot, pool
 from ui.live_chart import live_charts, preload
 from ui.models import get_model
 from ui.outcome import ExplorerTask, RunOutcome, predict
-from ui.panels import class_name, result_panel, trace_charts
+from ui.panels import class_name, result_panel
+from ui.scrubber import paused_iterate, scrubber
 from ui.widgets import apply_config, attack_settings, device_picker, model_picker
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -73,13 +75,13 @@ def _clean_prediction_caption(model, chosen: ChosenInput, info: ModelInfo, devic
 
 def _start(config: RunConfig, chosen: ChosenInput) -> None:
     if live.start(RUN_KEY, ExplorerTask(config, chosen.image), config.device, config.cpu_threads,
-                  config.attack.num_steps, context=config):
+                  config.attack.num_steps, context=(config, chosen.image)):
         st.rerun()
 
 
 def _draw_live(run: live.ActiveRun, snapshot: Snapshot) -> None:
     """The running attack: its progress and its charts so far (fixed keys: the browser updates them in place)."""
-    config: RunConfig = run.context
+    config, image = run.context
     best = snapshot.traces.get("")
     detail = ""
     if best is not None and best.num_steps:
@@ -87,6 +89,8 @@ def _draw_live(run: live.ActiveRun, snapshot: Snapshot) -> None:
         detail = "no adversarial yet" if value == float("inf") else f"best D = {value:.4g}"
     live.status(run, snapshot, detail)
     live_charts(snapshot.traces, config.attack.num_steps, get_distance(config.attack.distance).label, key="live")
+    if snapshot.phase is Phase.PAUSED and best is not None:
+        paused_iterate(image, best, config.attack.distance)
 
 
 def _add_to_history(outcome: RunOutcome | None) -> None:
@@ -171,8 +175,10 @@ def attack_explorer() -> None:
         st.subheader("Last run")
         st.caption(f"{latest.config.model} · {latest.config.input.describe()} · {latest.steps} steps in "
                    f"{latest.wall_seconds:.2f} s ({latest.steps / max(latest.wall_seconds, 1e-9):.0f} steps/s)")
-        trace_charts({"": latest.trace}, latest.config.attack.num_steps, latest.config.attack.distance, key="final")
-        result_panel(latest, get_info(latest.config.model))
+        latest_info = get_info(latest.config.model)
+        scrubber(latest, latest_info, model if latest.config.model == info.name else None)
+        export_panel({"": latest}, latest_info, key="explorer_export")
+        result_panel(latest, latest_info)
 
 
 def _pages() -> list[st.Page]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 import streamlit as st
 
 from alma import distances
+from alma.models import get_info
 from ui import live
 from ui.config import AttackSettings, RunConfig
+from ui.export_panel import export_panel
 from ui.figures import distance_chart, mu_chart, trace_frame
 from ui.inputs import input_picker, model_view
 from ui.jobs import Snapshot
@@ -114,3 +116,4 @@ elif outcomes := st.session_state.get(RESULT_KEY):
     _charts({name: o.trace for name, o in outcomes.items()}, first.config.attack.num_steps,
             first.config.attack.distance, key="ema_final")
     _comparison(outcomes)
+    export_panel(outcomes, get_info(first.config.model), key="ema_export")

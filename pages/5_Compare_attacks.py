@@ -22,7 +22,7 @@ from ui.models import default_cpu_threads, get_model
 from ui.panels import class_name
 from ui.widgets import model_picker
 
-PREFIX, RUN_KEY, RESULT_KEY = "cmp_", "cmp_run", "cmp_result"
+PREFIX, RUN_KEY, RESULT_KEY = "cmp_", "cmp_job", "cmp_result"
 BUDGETS = ("10", "100", "1000")
 INPUTS = ("One image", "Every sample")
 DEFAULT_ATTACKS = ["alma-l2", "ddn", "fmn-l2", "alma-l1", "fmn-l1"]

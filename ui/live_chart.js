@@ -6,12 +6,21 @@ function decode(spec) {
 
 function figure(chart, data) {
     const traces = chart.series.map(s => ({
-        type: "scatter", mode: "lines", name: s.name, x: decode(s.x), y: decode(s.y), opacity: s.opacity,
-        line: { color: s.color, width: s.width }, hoverinfo: "x+y+name",
+        type: "scatter", mode: s.mode, name: s.name, x: decode(s.x), y: decode(s.y), opacity: s.opacity,
+        line: { color: s.color, width: s.width }, hoverinfo: "x+y+name", showlegend: s.mode === "lines",
+        marker: { symbol: "triangle-up", size: 8, color: s.color },
     }));
     const shapes = chart.vlines.map(v => ({
         type: "line", x0: v.x, x1: v.x, y0: 0, y1: 1, yref: "paper", line: { color: v.color, width: 1, dash: "dash" },
     }));
+    for (const r of chart.rects) {
+        shapes.push({ type: "rect", x0: r.x0, x1: r.x1, y0: 0, y1: 1, yref: "paper", fillcolor: r.color,
+                      line: { width: 0 }, layer: "below" });
+    }
+    if (data.cursor !== null && data.cursor !== undefined) {
+        shapes.push({ type: "line", x0: data.cursor, x1: data.cursor, y0: 0, y1: 1, yref: "paper",
+                      line: { color: "#31333F", width: 1.5 } });
+    }
     if (chart.zero) {
         shapes.push({ type: "line", x0: 0, x1: 1, xref: "paper", y0: 0, y1: 0,
                       line: { color: "#d62728", width: 1.2, dash: "dot" } });
@@ -28,7 +37,7 @@ function figure(chart, data) {
     return [traces, layout];
 }
 
-export default function({ parentElement, data }) {
+export default function({ parentElement, data, setTriggerValue }) {
     window.__almaPlotly ??= new Promise((resolve, reject) => {
         const script = document.createElement("script");
         script.src = data.src;
@@ -55,7 +64,13 @@ export default function({ parentElement, data }) {
     }
     window.__almaPlotly.then(Plotly => Promise.all(data.charts.map((chart, i) => {
         const [traces, layout] = figure(chart, data);
-        return Plotly.react(root.children[i], traces, layout, data.config);
+        const cell = root.children[i];
+        return Plotly.react(cell, traces, layout, data.config).then(() => {
+            if (data.clickable && !cell.dataset.clicks) {  // a clicked point moves the scrubber to its step
+                cell.dataset.clicks = "1";
+                cell.on("plotly_click", event => setTriggerValue("step", Math.round(event.points[0].x)));
+            }
+        });
     }))).then(() => {
         root.dataset.steps = String(data.steps);
         root.dataset.redraws = String(Number(root.dataset.redraws) + 1);

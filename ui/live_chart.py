@@ -1,16 +1,17 @@
-"""The live charts of a running attack: one component that draws several small Plotly charts and updates them in
-place several times a second.
+"""The charts of an attack, live or finished: one component that draws several small Plotly charts and updates them
+in place (several times a second while a run is active, at each step of the scrubber after it).
 
 Each redraw sends only the series (as base64 float32 arrays), decimated to at most `MAX_POINTS` per series by keeping
 each bucket's minimum and maximum (spikes of μ stay visible), plus a few marks; the browser turns them into Plotly
 traces and calls `Plotly.react`, which updates the existing charts. plotly.js comes from the installed plotly
 package, which Streamlit serves (no CDN: it works offline). The root element carries `data-steps` (the steps drawn)
-and `data-redraws` (redraws applied), which tests and `bench/live.py` read.
+and `data-redraws` (redraws applied), which tests and `bench/live.py` read. A finished run's charts add a cursor at
+the scrubber's step and report the step of a clicked point.
 """
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import streamlit.components.v2 as components_v2
 
 from alma.trace import Trace
 
-from .figures import COLORS, FIRST_ADV_COLOR
+from .figures import COLORS, EXPLOITATION, EXPLORATION, FIRST_ADV_COLOR
 
 MAX_POINTS = 600
 """Points per series at most: about the width of a chart in pixels, two points (min and max) per bucket."""
@@ -57,11 +58,16 @@ def preload() -> None:
 
 
 def live_charts(traces: Mapping[str, Trace], num_steps: int, distance_label: str, key: str,
-                charts: tuple[LiveChart, ...] = ALL, columns: int = 3) -> None:
-    """The charts of a running attack (sample 0 of each labelled trace), `columns` per row, updated in place."""
+                charts: tuple[LiveChart, ...] = ALL, columns: int = 3, cursor: int | None = None,
+                on_click: Callable[[], None] | None = None) -> None:
+    """The charts of an attack (sample 0 of each labelled trace), `columns` per row, updated in place; `cursor`: a
+    vertical line at that step; `on_click`: called when a point is clicked (its step is then
+    `st.session_state[key]["step"]`)."""
     data = payload(traces, num_steps, distance_label, charts)
+    extra = {"on_step_change": on_click} if on_click is not None else {}
     _component(key=key, height=CHART_HEIGHT * -(-len(charts) // columns) + 8,
-               data={**data, "src": PLOTLY_JS_URL, "columns": columns, "height": CHART_HEIGHT, "config": CONFIG})
+               data={**data, "src": PLOTLY_JS_URL, "columns": columns, "height": CHART_HEIGHT, "config": CONFIG,
+                     "cursor": cursor, "clickable": on_click is not None}, **extra)
 
 
 def payload(traces: Mapping[str, Trace], num_steps: int, distance_label: str,
@@ -82,10 +88,20 @@ def payload(traces: Mapping[str, Trace], num_steps: int, distance_label: str,
                 series.append(_series(x, trace.best_distance[:, 0], f"best adversarial{name}", color, 2.5))
             else:
                 series.append(_series(x, getattr(trace, chart.field)[:, 0], (run or chart.field), color))
+            if chart is RHO:  # ▲ where ρ ← γρ
+                rho = trace.rho[:, 0].numpy()
+                grew = np.flatnonzero(np.diff(rho) > 0) + 1
+                series.append(_series(x[grew], rho[grew], f"ρ increased{name}", color, mode="markers"))
         vlines = [{"x": step, "color": COLORS[i % len(COLORS)] if several else FIRST_ADV_COLOR}
                   for i, (run, step) in enumerate(firsts.items()) if run in traces]
+        rects = []
+        if chart is LR and len(firsts) == 1 and not several:  # exploration, then exploitation
+            switch = next(iter(firsts.values()))
+            rects = [{"x0": 0, "x1": switch, "color": EXPLORATION},
+                     {"x0": switch, "x1": max(num_steps - 1, switch), "color": EXPLOITATION}]
         out.append({"title": chart.title.format(label=distance_label), "log": chart.log, "series": series,
-                    "vlines": vlines, "zero": chart is CONSTRAINT, "legend": several and chart is DISTANCE})
+                    "vlines": vlines, "rects": rects, "zero": chart is CONSTRAINT,
+                    "legend": several and chart is DISTANCE})
     return {"charts": out, "steps": steps, "x_max": max(num_steps - 1, 1)}
 
 
@@ -108,11 +124,12 @@ def decimate(y: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
     return keep[keep < n]
 
 
-def _series(x: np.ndarray, y, name: str, color: str, width: float = 1.6, opacity: float = 1.0) -> dict:
+def _series(x: np.ndarray, y, name: str, color: str, width: float = 1.6, opacity: float = 1.0,
+            mode: str = "lines") -> dict:
     values = np.asarray(y, dtype=np.float32)
     values = np.where(np.isfinite(values), values, np.nan).astype(np.float32)
     keep = decimate(values)
-    return {"name": name, "color": color, "width": width, "opacity": opacity,
+    return {"name": name, "color": color, "width": width, "opacity": opacity, "mode": mode,
             "x": _typed(x[keep].astype(np.int32), "i4"), "y": _typed(values[keep], "f4")}
 
 

@@ -19,6 +19,8 @@ from .config import RunConfig
 from .jobs import WorkerContext
 
 TOP_K = 5
+SNAPSHOT_BUDGET_BYTES = 32 * 2**20
+"""Iterates kept per run for the scrubber (every step while they fit, else every K-th)."""
 
 
 @dataclass(frozen=True)
@@ -125,12 +127,13 @@ def run_attack(job: WorkerContext, model: nn.Module, image: Tensor, config: RunC
             raise ValueError("the model already predicts the target class for this image; choose another target")
     labels = torch.tensor([settings.target if settings.targeted else before.label], device=device)
     started = job.active_seconds
-    result = alma.attack(model, x, labels, **settings.attack_kwargs(), on_step=job.callback(label), every=1)
+    result = alma.attack(model, x, labels, **settings.attack_kwargs(), on_step=job.callback(label), every=1,
+                         snapshot_every=1, snapshot_budget_bytes=SNAPSHOT_BUDGET_BYTES)
     wall = job.active_seconds - started
     adv = result.adv_inputs
     with torch.no_grad():
         metrics = {name: float(value[0]) for name, value in distances.measure(x, adv).items()}
-        distance_map = _pixel_map(settings.distance, x, adv)
+        distance_map = pixel_map(settings.distance, x, adv)
     return RunOutcome(config=config, clean=image.cpu(), adversarial=adv[0].cpu(), distance_map=distance_map,
                       before=before, after=predict(model, adv[0]), after_8bit=predict(model, _to_8bit(adv[0])),
                       success=bool(result.success[0]), distance=float(result.distances[0]), metrics=metrics,
@@ -139,7 +142,7 @@ def run_attack(job: WorkerContext, model: nn.Module, image: Tensor, config: RunC
                       wall_seconds=wall)
 
 
-def _pixel_map(distance: str, x: Tensor, adv: Tensor) -> Tensor:
+def pixel_map(distance: str, x: Tensor, adv: Tensor) -> Tensor:
     """The distance's own per-pixel map, or |δ| summed over channels where it has none."""
     pixel_map = distances.get(distance).pixel_map
     values = pixel_map(x, adv) if pixel_map is not None else (adv - x).abs().sum(1)

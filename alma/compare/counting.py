@@ -34,7 +34,7 @@ def count_calls(model: nn.Module, on_forward: Callable[[CallCounts], None] | Non
         if counts.active:
             counts.backward_rows += _rows(grad)
 
-    def on_forward(_: nn.Module, __: Any, output: Any) -> None:
+    def forward_hook(_: nn.Module, __: Any, output: Any) -> None:
         if counts.active and isinstance(output, Tensor):
             counts.forward_rows += _rows(output)
             if output.requires_grad:
@@ -42,7 +42,7 @@ def count_calls(model: nn.Module, on_forward: Callable[[CallCounts], None] | Non
             if on_forward is not None:
                 on_forward(counts)
 
-    handle = model.register_forward_hook(on_forward)
+    handle = model.register_forward_hook(forward_hook)
     try:
         yield counts
     finally:

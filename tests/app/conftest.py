@@ -62,6 +62,14 @@ def charts(at: AppTest) -> list[dict[str, Any]]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
+def chart_data(at: AppTest, key: str) -> dict[str, Any]:
+    """The data the page sent to its chart component of this key (see `ui.live_chart`)."""
+    found = [json.loads(c.proto.json) for c in at.get("bidi_component")
+             if c.proto.component_name.endswith("alma_live_charts") and c.proto.id.endswith(f"-{key}")]
+    assert len(found) == 1, f"{len(found)} chart components with key {key}"
+    return found[0]
+
+
 def values(array: Any) -> np.ndarray:
     """A Plotly JSON array (a list, or typed base64 data)."""
     if isinstance(array, dict):

@@ -28,3 +28,13 @@ class TinyAttack:
 class Fails:
     def __call__(self, context: WorkerContext) -> None:
         raise ValueError("num_steps must be positive")
+
+
+@dataclass(frozen=True)
+class Raises:
+    """Raises `error` in the worker, as a failing attack would."""
+
+    error: Exception
+
+    def __call__(self, context: WorkerContext) -> None:
+        raise self.error

@@ -160,9 +160,18 @@ def test_upload_run_and_screenshot(page: Page, tmp_path: Path) -> None:
     assert main.get_by_text(re.compile(r"upload \(sha256 .*\) · 100 steps")).count() == 1
     assert _metric(page, "Original prediction") == "3"
     assert _metric(page, "Adversarial prediction") not in ("3", "")
-    main.get_by_test_id("stPlotlyChart").nth(5).wait_for()  # the page's first st.plotly_chart loads Plotly first
-    assert main.get_by_test_id("stPlotlyChart").count() == 6
+    page.wait_for_function("document.querySelectorAll('[data-testid=stMain] .alma-live .js-plotly-plot "
+                           ".scatterlayer .trace').length >= 6")
     assert main.get_by_test_id("stException").count() == 0
+    main.get_by_text("Iterate at step 99").wait_for()  # the scrubber starts at the last step
+
+    chart = page.locator("[data-testid=stMain] .alma-live .js-plotly-plot").first.locator(".nsewdrag").first
+    box = chart.bounding_box()
+    chart.click(position={"x": box["width"] * 0.3, "y": box["height"] / 2})  # a click on a chart moves the scrubber
+    clicked = main.get_by_text(re.compile(r"^Iterate at step (\d+)$"))
+    page.wait_for_function("Array.from(document.querySelectorAll('[data-testid=stMain] [data-testid=stImageCaption]'))"
+                           ".some(c => /^Iterate at step (\\d|[1-8]\\d)$/.test(c.innerText))")
+    assert clicked.count() == 1
 
     _screenshot(page, tmp_path / "explorer.png")
     assert (tmp_path / "explorer.png").stat().st_size > 50_000
@@ -180,9 +189,12 @@ def test_pause_resume_and_stop_a_running_attack(page: Page) -> None:
                            ".length >= 6")
     _live_charts(page)
     started_at = progress.inner_text()
+    drawn = page.locator(".alma-live")
+    steps_before = int(drawn.get_attribute("data-steps"))
     samples = [(page.wait_for_timeout(100), _live_charts(page))[1] for _ in range(20)]
     assert samples == [(6, 0)] * 20, "(charts shown, charts mounted again): the live charts must update in place"
     assert progress.inner_text() != started_at, "the live view must follow the attack"
+    assert int(drawn.get_attribute("data-steps")) > steps_before, "the live charts must grow"
 
     main.get_by_role("button", name="Pause").click()
     progress.get_by_text("paused").wait_for()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-import alma
 from alma.weights import WeightsError
+from ui.jobs import Job, pool
 
 from .conftest import explorer, finish, metrics
+from .tasks import Raises
 
 RUN_KEY = "explorer_run"
 
@@ -33,12 +34,13 @@ def test_weights_that_cannot_be_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("error, words", [(torch.cuda.OutOfMemoryError("CUDA out of memory"), "ran out of memory"),
                                           (RuntimeError("mat1 and mat2 shapes cannot be multiplied"), "shapes")])
 def test_an_attack_that_fails(monkeypatch: pytest.MonkeyPatch, error: Exception, words: str) -> None:
-    def failing(*_: object, **__: object) -> None:
-        raise error
+    class FailingPool:  # the worker runs a task that fails as the attack would
+        def submit(self, task: object, *args: object, **kwargs: object) -> Job:
+            return pool().submit(Raises(error), *args, **kwargs)
 
     at = explorer(steps=10)
     with monkeypatch.context() as patch:
-        patch.setattr(alma, "attack", failing)
+        patch.setattr("ui.live.pool", FailingPool)
         finish(at.button(key="run").click().run(), RUN_KEY)
     assert len(at.error) == 1 and words in at.error[0].value
     out_of_memory = isinstance(error, torch.cuda.OutOfMemoryError)

@@ -6,7 +6,7 @@ import io
 import torch
 from PIL import Image
 
-from .conftest import charts, explorer, finish, metrics, values
+from .conftest import chart_data, explorer, finish, metrics, values
 
 RUN_KEY = "explorer_run"
 LOG_CHARTS = ("Penalty multiplier μ", "Penalty parameter ρ", "Learning rate η", "Gradient norm")
@@ -25,21 +25,20 @@ def test_run_shows_charts_images_metrics_and_a_changed_prediction(served) -> Non
     finish(at.button(key="run").click().run(), RUN_KEY)
 
     assert not at.error
-    figures = {figure["layout"]["title"]["text"]: figure for figure in charts(at)}
-    assert len(figures) == 6 and "Distance ℓ2" in figures, list(figures)
+    charts = {chart["title"].split(" (")[0]: chart for chart in chart_data(at, "scrub_charts")["charts"]}
+    assert len(charts) == 6 and "Distance ℓ2" in charts, list(charts)
     first_adv = int(metrics(at)["First adversarial step"])
-    for title, chart in figures.items():
-        assert values(chart["data"][0]["x"]).tolist() == list(range(30)), title
-        assert (chart["layout"]["yaxis"]["type"] == "log") == title.startswith(LOG_CHARTS), title
-        assert first_adv in [s["x0"] for s in chart["layout"]["shapes"] if s.get("yref") == "paper"], title
-    zero_line = [s for s in figures["Constraint c: adversarial below 0"]["layout"]["shapes"] if s.get("xref")]
-    assert [(s["y0"], s["y1"]) for s in zero_line] == [(0, 0)]
-    assert [d["name"] for d in figures["Penalty parameter ρ (▲ increase ρ ← γρ)"]["data"]] == ["ρ", "ρ increased"]
-    phases = [(s["x0"], s["x1"]) for s in figures["Learning rate η"]["layout"]["shapes"] if s["type"] == "rect"]
+    for title, chart in charts.items():
+        assert values(chart["series"][0]["x"]).tolist() == list(range(30)), title
+        assert chart["log"] == title.startswith(LOG_CHARTS), title
+        assert first_adv in [line["x"] for line in chart["vlines"]], title
+    assert charts["Constraint c: adversarial below 0"]["zero"]
+    assert [s["name"] for s in charts["Penalty parameter ρ"]["series"]] == ["rho", "ρ increased"]
+    phases = [(r["x0"], r["x1"]) for r in charts["Learning rate η"]["rects"]]
     assert phases == [(0, first_adv), (first_adv, 29)]  # exploration, then exploitation
 
     images = {i.captions[0].split(" ")[0]: i.value[0] for i in at.image}
-    assert {"Original", "Adversarial", "Difference", "ℓ2"} <= set(images), images
+    assert {"Original", "Adversarial", "Difference", "ℓ2", "Iterate"} <= set(images), images
     for url in images.values():
         png = Image.open(io.BytesIO(served(url)))
         assert png.format == "PNG" and png.size == (280, 280)  # 28×28 enlarged ×10 with nearest-neighbour
@@ -53,7 +52,7 @@ def test_run_shows_charts_images_metrics_and_a_changed_prediction(served) -> Non
     assert latest.after.label != latest.before.label and latest.success
     assert [d.proto.label for d in at.get("download_button")] == ["Adversarial (PNG)", "Trace (CSV)",
                                                                    "Trace (JSON)", "Run config (JSON)"]
-    assert len(at.dataframe) == 2  # top-5 before and after
+    assert len(at.dataframe) == 3  # top-5 at the scrubber's step, before and after
 
 
 def test_a_targeted_attack_reaches_its_target() -> None:
