@@ -28,7 +28,7 @@ from ui.widgets import apply_config, attack_settings, device_picker, model_picke
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 PAGE_ICONS = {"EMA_on_off": ":material/stacked_line_chart:", "Penalty_functions": ":material/functions:",
               "Learning_rate": ":material/trending_down:", "How_ALMA_works": ":material/school:",
-              "Compare_attacks": ":material/compare_arrows:"}
+              "Compare_attacks": ":material/compare_arrows:", "Geometry": ":material/scatter_plot:"}
 PAGE_TITLES = {"EMA_on_off": "EMA on/off", "How_ALMA_works": "How ALMA works"}
 RUN_KEY = "explorer_run"
 PENDING_KEY = "pending_config"

@@ -69,5 +69,5 @@ def geometry_figure(plane: Slice, path: Coordinates | None = None, steps: Sequen
     layout = dict(title=dict(text=title, font=dict(size=15)), height=height, margin=dict(l=10, r=10, t=70, b=10),
                   xaxis=dict(title=dict(text=f"a: {distance_label} along u"), constrain="domain"),
                   yaxis=dict(title=dict(text=f"b: {distance_label} along v"), scaleanchor="x", scaleratio=1),
-                  legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0), uirevision="keep")
+                  legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0), uirevision="keep")
     return go.Figure(dict(data=data, layout=layout))
