@@ -103,8 +103,8 @@ class Pool:
                 queue.clear()
         for w in workers:
             w.control.stop()
-            if w.pid is None:  # still starting: nothing to finish
-                w.process.kill()
+            if w.pid is None or w.job is not None:  # starting, or busy with a job nobody will read: end it now
+                w.process.terminate()
                 continue
             try:
                 w.conn.send_bytes(codec.dumps(("exit",)))
