@@ -73,10 +73,9 @@ def _clean_prediction_caption(model, chosen: ChosenInput, info: ModelInfo, devic
     st.markdown(f"The model predicts **{class_name(info, prediction.label)}** ({prediction.confidence:.1%}).")
 
 
-def _start(config: RunConfig, chosen: ChosenInput) -> None:
-    if live.start(RUN_KEY, ExplorerTask(config, chosen.image), config.device, config.cpu_threads,
-                  config.attack.num_steps, context=(config, chosen.image)):
-        st.rerun()
+def _start(config: RunConfig, image) -> bool:
+    return live.start(RUN_KEY, ExplorerTask(config, image), config.device, config.cpu_threads,
+                      config.attack.num_steps, context=(config, image))
 
 
 def _draw_live(run: live.ActiveRun, snapshot: Snapshot) -> None:
@@ -90,7 +89,7 @@ def _draw_live(run: live.ActiveRun, snapshot: Snapshot) -> None:
     live.status(run, snapshot, detail)
     live_charts(snapshot.traces, config.attack.num_steps, get_distance(config.attack.distance).label, key="live")
     if snapshot.phase is Phase.PAUSED and best is not None:
-        paused_iterate(image, best, config.attack.distance)
+        paused_iterate(image, snapshot.iterate, best, config.attack.distance)
 
 
 def _add_to_history(outcome: RunOutcome | None) -> None:
@@ -136,7 +135,8 @@ def attack_explorer() -> None:
 
     run = live.active_run(RUN_KEY)
     busy = run is not None and run.job.phase.active
-    # While a run is active, its controls and live charts come first (visible without scrolling), the input after.
+    # The run's controls, and its live charts while it is active, come first (visible without scrolling); the
+    # input after them. They are drawn once the input is known, so into a container placed here.
     top = st.container()
     left, right = st.columns([3, 2], gap="large")
     with left:
@@ -150,15 +150,17 @@ def attack_explorer() -> None:
     if chosen is not None and model is not None:
         config = RunConfig(model=info.name, input=chosen.ref, attack=settings, device=device, cpu_threads=threads)
 
-    with top if busy else st.container():
+    with top:
+        # Run starts the job before the controls are drawn (the button's click is in the session state), so that
+        # this very run of the page draws it running: no second run of the page before the first live line.
+        clicked = bool(st.session_state.get("run")) or _pending_config(chosen, config) is not None
+        if clicked and config is not None and not busy and _start(config, chosen.image):
+            run, busy = live.active_run(RUN_KEY), True
         run_col, controls_col = st.columns([1, 4], vertical_alignment="bottom")
-        clicked = run_col.button("Run attack", type="primary", icon=":material/play_circle:", width="stretch",
-                                 disabled=busy or config is None, key="run")
+        run_col.button("Run attack", type="primary", icon=":material/play_circle:", width="stretch",
+                       disabled=busy or config is None, key="run")
         with controls_col:
             live.controls(RUN_KEY)
-        rerun = _pending_config(chosen, config)
-        if (clicked or rerun is not None) and config is not None and not busy:
-            _start(config, chosen)
         if error := live.last_error(RUN_KEY):
             message, out_of_memory = error
             st.error(message, icon=":material/error:")

@@ -24,8 +24,8 @@ from alma.trace import Trace
 
 from .figures import COLORS, EXPLOITATION, EXPLORATION, FIRST_ADV_COLOR
 
-MAX_POINTS = 600
-"""Points per series at most: about the width of a chart in pixels, two points (min and max) per bucket."""
+MAX_POINTS = 400
+"""Points per series at most: about the width of a chart in pixels (two points, min and max, per bucket)."""
 CHART_HEIGHT = 200
 CONFIG = {"displaylogo": False, "responsive": True}
 _PLOTLY_JS = components_v1.declare_component("plotly_js", path=str(Path(plotly.__file__).parent / "package_data"))
@@ -65,8 +65,9 @@ def live_charts(traces: Mapping[str, Trace], num_steps: int, distance_label: str
     `st.session_state[key]["step"]`)."""
     data = payload(traces, num_steps, distance_label, charts)
     extra = {"on_step_change": on_click} if on_click is not None else {}
+    config = CONFIG if on_click is not None else {**CONFIG, "staticPlot": True}  # a running attack's: cheapest
     _component(key=key, height=CHART_HEIGHT * -(-len(charts) // columns) + 8,
-               data={**data, "src": PLOTLY_JS_URL, "columns": columns, "height": CHART_HEIGHT, "config": CONFIG,
+               data={**data, "src": PLOTLY_JS_URL, "columns": columns, "height": CHART_HEIGHT, "config": config,
                      "cursor": cursor, "clickable": on_click is not None}, **extra)
 
 

@@ -75,16 +75,18 @@ def _panel(outcome: RunOutcome, info: ModelInfo, model: nn.Module | None, key: s
                 on_click=lambda: _clicked(f"{key}_charts", every, last))
 
 
-def paused_iterate(clean: torch.Tensor, trace: Trace, distance: str) -> None:
+def paused_iterate(clean: torch.Tensor, iterate: tuple[int, torch.Tensor] | None, trace: Trace,
+                   distance: str) -> None:
     """While a run is paused: its current iterate (the latest snapshot) beside the clean image, and the difference."""
-    snapshots = trace.snapshots
-    if snapshots is None or not len(snapshots):
+    if iterate is None:
         return
-    k, iterate = int(snapshots.steps[-1]), snapshots.images[-1, 0].float()
-    difference, factor = amplified_difference(clean, iterate)
-    value = float(trace.distance[k - trace.start, 0])
-    st.markdown(f"**Paused: the iterate at step {k}** ({distances.get(distance).label} = {value:.4g})")
-    panels = ((image_png(clean), "Original"), (image_png(iterate), f"Iterate at step {k}"),
+    k, images = iterate
+    image = images[0].float()
+    difference, factor = amplified_difference(clean, image)
+    row = k - trace.start
+    value = f" ({distances.get(distance).label} = {float(trace.distance[row, 0]):.4g})" if row < trace.num_steps else ""
+    st.markdown(f"**Paused: the iterate at step {k}**{value}")
+    panels = ((image_png(clean), "Original"), (image_png(image), f"Iterate at step {k}"),
               (image_png(difference), f"Difference × {factor:.3g}"))
     for column, (png, caption) in zip(st.columns(4), panels):
         column.image(png, caption=caption, output_format="PNG")

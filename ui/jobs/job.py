@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -60,6 +60,9 @@ class Snapshot:
     """Work without trace rows: label → (done, total)."""
     published: dict[str, Any] = field(default_factory=dict)
     """Partial results the task published so far."""
+    iterate: tuple[int, Any] | None = None
+    """The latest snapshot of the iterate, (step, images [B, C, H, W]), when the attack keeps snapshots (the
+    traces carry none: the result has them all)."""
     stopped: bool = False
     """The job was asked to stop."""
     result: Any = None
@@ -82,6 +85,7 @@ class Job:
         self._ticks: deque[tuple[float, int]] = deque()
         self._progress: dict[str, tuple[int, int]] = {}
         self._published: dict[str, Any] = {}
+        self._iterate: tuple[int, Any] | None = None
         self._active = 0.0
         self._active_since: float | None = None
         self._result: Any = None
@@ -151,8 +155,8 @@ class Job:
                 if parts:
                     traces[label] = parts[0]
             return Snapshot(self._phase, traces, self._steps, self._rate(), self._active_now(), self._place,
-                            self.device, dict(self._progress), dict(self._published), self._stop, self._result,
-                            self._error)
+                            self.device, dict(self._progress), dict(self._published), self._iterate, self._stop,
+                            self._result, self._error)
 
     def wait_for_change(self, timeout: float) -> None:
         """Blocks until the job ends or pauses, or `timeout` seconds pass."""
@@ -173,6 +177,7 @@ class Job:
             control.reset(self._pause_at, self._stop)
             self._control, self.worker_pid, self._place = control, pid, None
             self._set_phase(Phase.RUNNING)
+            self._ticks.append((time.perf_counter(), 0))
             return self._pause_at
 
     def queued(self, place: int) -> None:
@@ -185,6 +190,9 @@ class Job:
         with self._cond:
             if kind == "rows":
                 _, label, rows = message
+                if rows.snapshots is not None and len(rows.snapshots):
+                    self._iterate = (int(rows.snapshots.steps[-1]), rows.snapshots.images[-1])
+                    rows = replace(rows, snapshots=None)  # merged on every redraw: keep it light
                 self._parts.setdefault(label, []).append(rows)
                 self._steps += rows.num_steps
                 self._ticks.append((time.perf_counter(), self._steps))
@@ -237,6 +245,7 @@ class Job:
         page redrawn right after the click does not show it as still paused."""
         if self._phase is Phase.PAUSED and not self._control.paused_at(self._control.steps):
             self._ticks.clear()
+            self._ticks.append((time.perf_counter(), self._steps))
             self._set_phase(Phase.RUNNING)
 
     def _set_phase(self, phase: Phase) -> None:

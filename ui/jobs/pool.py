@@ -5,8 +5,8 @@ and returns its `Job` at once. A GPU runs one job at a time (its own worker; the
 place). On the CPU every job gets a worker of its own (up to `max_cpu_workers`; beyond that they wait in line), and
 the scheduler lets jobs run together as long as their threads fit the cores; when they do not, it hands the cores in
 turns of `QUANTUM_S` to the jobs that have had the least CPU time, so N jobs each get about 1/N of the throughput.
-Workers start ahead of time (`warm` per device) so that a run starts at once; a worker that dies fails only its job
-and is replaced; the pool ends its workers when the server exits.
+Workers start with the pool (`warm` per device) and one idle worker per device is kept ready, so that a run starts
+at once; a worker that dies fails only its job and is replaced; the pool ends its workers when the server exits.
 """
 from __future__ import annotations
 
@@ -194,11 +194,12 @@ class Pool:
             self._spawn(device)
 
     def _keep_warm(self) -> None:
+        """One idle worker (ready or starting) per device, within the limits: the next run starts at once, and no
+        worker starts beside a running job when one is already waiting (starting one costs seconds of CPU)."""
         for device, count in self._warm.items():
             mine = [w for w in self._workers if w.device == device]
-            idle = sum(w.job is None for w in mine)
             limit = self.max_cpu_workers if device == "cpu" else count
-            for _ in range(min(count - idle, limit - len(mine))):
+            if count and not any(w.job is None for w in mine) and len(mine) < limit:
                 self._spawn(device)
 
     def _share_cpu(self, elapsed: float = 0.0) -> None:
