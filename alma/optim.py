@@ -1,4 +1,7 @@
-"""Update directions for the perturbation: the paper's RMSProp with momentum, or plain gradient descent."""
+"""Update directions for the perturbation: the paper's RMSProp with momentum, or plain gradient descent.
+
+Both update their state in place in preallocated buffers (no allocation per step, as a captured CUDA graph needs).
+"""
 from __future__ import annotations
 
 import torch
@@ -17,11 +20,13 @@ class RMSProp:
     def __init__(self, like: Tensor, alpha_rms: float, momentum: float, square_avg_init: float = 1.0) -> None:
         self.square_avg = torch.full_like(like, square_avg_init)
         self.buffer = torch.zeros_like(like)
+        self._denominator = torch.empty_like(like)
         self.alpha_rms, self.momentum = alpha_rms, momentum
 
     def direction(self, grad: Tensor) -> Tensor:
         self.square_avg.mul_(self.alpha_rms).addcmul_(grad, grad, value=1 - self.alpha_rms)
-        return self.buffer.mul_(self.momentum).addcdiv_(grad, self.square_avg.sqrt().add_(1e-8))
+        torch.sqrt(self.square_avg, out=self._denominator).add_(1e-8)
+        return self.buffer.mul_(self.momentum).addcdiv_(grad, self._denominator)
 
 
 class SGD:

@@ -2,10 +2,13 @@
 
     python bench/speed.py          # the issue's setting (GPU when present): SmallCNN b=1000, ResNet-50 b=64
     python bench/speed.py --device cpu --steps 20 --resnet-batch 4 --smallcnn-batch 256
+    python bench/speed.py --device cpu --threads 1 --batch1-only   # the explorer's case: one image at a time
 
 Prints one table per model: (a) bare model forward + backward, (b) adv_lib's alma, (c) ours with record=False,
-(d) ours with record=True, (e) ours with on_step every 10 steps; then the ratios c/a, c/b, d/c, e/c. Then the time
-of one 28×28 image attacked for 1000 steps, beside the bare loop's. Weights are random (timing only).
+(d) ours with record=True, (e) ours with on_step every 10 steps; then the ratios c/a, c/b, d/c, e/c. Then the
+SmallCNN at batch 1: (a), (c), (d), (e) on_step every step, (f) snapshot_every=1, (g) cuda_graph=True (CUDA only),
+the ratios c/a, d/a, e/d, f/d (g/a, g/d), and the operators per step (torch profiler) of ours beside the bare loop's.
+Then the time of one 28×28 image attacked for 1000 steps, beside the bare loop's. Weights are random (timing only).
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ from torch import Tensor, nn
 import alma
 from alma.models.smallcnn import SmallCNN
 
-from timing import best_times, machine
+from timing import best_times, machine, operators_per_step
 
 
 def bare_loop(model: nn.Module, x: Tensor, steps: int) -> None:
@@ -44,18 +47,55 @@ def variants(model: nn.Module, x: Tensor, y: Tensor, steps: int) -> dict[str, Ca
     return runs
 
 
-def table(name: str, model: nn.Module, x: Tensor, steps: int, repeats: int) -> None:
+def batch1_variants(model: nn.Module, x: Tensor, y: Tensor, steps: int) -> dict[str, Callable[[], object]]:
+    """The explorer's case: one image, followed step by step."""
+    common = dict(distance="l2", num_steps=steps, alpha=0.9, init_lr_distance=0.1)
+    runs = {
+        "(a) bare fwd+bwd": lambda: bare_loop(model, x, steps),
+        "(c) ours, record=False": lambda: alma.attack(model, x, y, record=False, **common),
+        "(d) ours, record=True": lambda: alma.attack(model, x, y, record=True, **common),
+        "(e) ours, on_step every 1": lambda: alma.attack(model, x, y, record=True, every=1,
+                                                         on_step=lambda step, rows: None, **common),
+        "(f) ours, snapshot_every=1": lambda: alma.attack(model, x, y, record=True, snapshot_every=1, **common),
+    }
+    if x.is_cuda:
+        runs["(g) ours, cuda_graph=True (CUDA graph)"] = lambda: alma.attack(model, x, y, record=True,
+                                                                             cuda_graph=True, **common)
+    return runs
+
+
+RATIOS = [("c/a", "(c)", "(a)"), ("c/b", "(c)", "(b)"), ("d/c", "(d)", "(c)"), ("e/c", "(e)", "(c)")]
+BATCH1_RATIOS = [("c/a", "(c)", "(a)"), ("d/a", "(d)", "(a)"), ("e/d", "(e)", "(d)"), ("f/d", "(f)", "(d)"),
+                 ("g/a", "(g)", "(a)"), ("g/d", "(g)", "(d)")]
+
+
+def table(name: str, model: nn.Module, x: Tensor, steps: int, repeats: int, batch1: bool = False) -> None:
     device = x.device
     with torch.no_grad():
         y = model(x).argmax(1)
     print(f"\n{name}: batch {len(x)}, input {tuple(x.shape[1:])}, {steps} steps, best of {repeats} interleaved rounds")
     print("| variant | ms / iteration |\n|---|---:|")
     per_step = {}
-    for label, seconds in best_times(variants(model, x, y, steps), device, repeats).items():
+    runs = (batch1_variants if batch1 else variants)(model, x, y, steps)
+    for label, seconds in best_times(runs, device, repeats).items():
         per_step[label[:3]] = seconds / steps * 1e3
         print(f"| {label} | {per_step[label[:3]]:.2f} |")
-    ratios = [("c/a", "(c)", "(a)"), ("c/b", "(c)", "(b)"), ("d/c", "(d)", "(c)"), ("e/c", "(e)", "(c)")]
+    ratios = BATCH1_RATIOS if batch1 else RATIOS
     print(" ".join(f"{r}={per_step[n] / per_step[d]:.3f}" for r, n, d in ratios if n in per_step and d in per_step))
+
+
+def operators(model: nn.Module, x: Tensor) -> None:
+    """Operators per step at batch 1: ours (record=True, the explorer's setting) and the bare loop."""
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    ours = operators_per_step(lambda n: alma.attack(model, x, y, num_steps=n, alpha=0.9, init_lr_distance=0.1))
+    bare = operators_per_step(lambda n: bare_loop(model, x, n))
+    line = f"Operators per step (top-level aten, torch profiler), batch 1: ours {ours:.1f}, bare {bare:.1f} "
+    if x.is_cuda:
+        graph = operators_per_step(lambda n: alma.attack(model, x, y, num_steps=n, alpha=0.9, init_lr_distance=0.1,
+                                                         cuda_graph=True), steps=(40, 80))
+        line += f"(ours with cuda_graph=True: {graph:.1f}) "
+    print(line + f"(ours − bare = {ours - bare:+.1f})")
 
 
 def main() -> None:
@@ -67,6 +107,8 @@ def main() -> None:
     parser.add_argument("--resnet-batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (CPU)")
     parser.add_argument("--skip-resnet", action="store_true")
+    parser.add_argument("--batch1-only", action="store_true", help="only the batch-1 table and operator counts")
+    parser.add_argument("--batch1-steps", type=int, default=None, help="steps of the batch-1 table (default: --steps)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -75,14 +117,19 @@ def main() -> None:
     gen = torch.Generator().manual_seed(0)
 
     smallcnn = SmallCNN().to(device).eval().requires_grad_(False)
-    x = torch.rand(args.smallcnn_batch, 1, 28, 28, generator=gen).to(device)
-    table("SmallCNN (MNIST-shaped)", smallcnn, x, args.steps, args.repeats)
-    if not args.skip_resnet:
-        resnet = torchvision.models.resnet50().to(device).eval().requires_grad_(False)
-        x = torch.rand(args.resnet_batch, 3, 224, 224, generator=gen).to(device)
-        table("ResNet-50 (224²)", resnet, x, args.steps, args.repeats)
+    if not args.batch1_only:
+        x = torch.rand(args.smallcnn_batch, 1, 28, 28, generator=gen).to(device)
+        table("SmallCNN (MNIST-shaped)", smallcnn, x, args.steps, args.repeats)
+        if not args.skip_resnet:
+            resnet = torchvision.models.resnet50().to(device).eval().requires_grad_(False)
+            x = torch.rand(args.resnet_batch, 3, 224, 224, generator=gen).to(device)
+            table("ResNet-50 (224²)", resnet, x, args.steps, args.repeats)
 
     x = torch.rand(1, 1, 28, 28, generator=gen).to(device)
+    table("SmallCNN (MNIST-shaped)", smallcnn, x, args.batch1_steps or args.steps, args.repeats, batch1=True)
+    operators(smallcnn, x)
+    if args.batch1_only:
+        return
     with torch.no_grad():
         y = smallcnn(x).argmax(1)
     seconds = best_times({"alma": lambda: alma.attack(smallcnn, x, y, num_steps=1000, record=True),

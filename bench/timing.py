@@ -1,4 +1,5 @@
-"""What the benchmarks share: wall times that wait for the GPU, best-of-rounds timing, and the machine they ran on."""
+"""What the benchmarks share: wall times that wait for the GPU, best-of-rounds timing, operator counts, and the machine
+they ran on."""
 from __future__ import annotations
 
 import os
@@ -31,6 +32,23 @@ def best_times(runs: dict[str, Callable[[], object]], device: torch.device, repe
         for label, fn in runs.items():
             best[label] = min(best[label], wall(fn, device))
     return best
+
+
+def operators_per_step(run: Callable[[int], object], steps: tuple[int, int] = (20, 40)) -> float:
+    """Top-level aten operators (torch profiler) per step of `run(num_steps)`: the difference between two lengths over
+    the difference in steps, so that what a run does once (setup, the last copy) cancels. Nested operators (those an
+    operator calls) are not counted: each counted one is one dispatch, at most a few kernels."""
+    from torch.profiler import ProfilerActivity, profile
+
+    def count(num_steps: int) -> int:
+        run(num_steps)  # warm-up: lazy initialisation is no step's work
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            run(num_steps)
+        return sum(1 for e in prof.events() if e.name.startswith("aten::")
+                   and (e.cpu_parent is None or not e.cpu_parent.name.startswith("aten::")))
+
+    short, long = steps
+    return (count(long) - count(short)) / (long - short)
 
 
 def machine(device: torch.device) -> str:
