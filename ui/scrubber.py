@@ -114,9 +114,10 @@ def _values(outcome: RunOutcome, info: ModelInfo, model: nn.Module | None, itera
               ("η", f"{float(trace.lr[row, 0]):.3g}"),
               ("adversarial", "yes" if bool(trace.is_adv[row, 0]) else "no"))
     metrics, top = st.columns([3, 2])
-    with metrics:
-        for column, (name, value) in zip(st.columns(len(values)), values):
-            column.metric(f"{name} at step {k}", value)
+    with metrics:  # two rows of three: a value never gets cut off
+        for row in (values[:3], values[3:]):
+            for column, (name, value) in zip(st.columns(3), row):
+                column.metric(f"{name} at step {k}", value)
     if model is not None:
         cache = st.session_state.setdefault("scrub_predictions", {})
         if memo not in cache:
