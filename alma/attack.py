@@ -4,8 +4,9 @@ One loop, batched over samples, with every per-sample quantity (μ, ρ, η, best
 it does what the reference implementation does (see the docstring of `attack`). The state lives on the device in
 preallocated buffers that every step updates in place, without host synchronisation: the per-sample quantities are
 the columns of one row [B, 15] (recorded per step by a single copy), and the gradient of the penalty term reaches the
-logits in closed form (∂P/∂c · ∂c/∂z) rather than through autograd. A step is therefore a fixed sequence of kernels
-that a CUDA graph can capture and replay (`cuda_graph=True`).
+logits in closed form (∂P/∂c · ∂c/∂z) rather than through autograd (and ∇D too for ℓ2). A step is therefore a fixed
+sequence of kernels, about 40 besides the model's forward and backward (tests/core/test_loop.py counts them), that a
+CUDA graph can capture and replay (`cuda_graph=True`).
 """
 from __future__ import annotations
 
