@@ -132,17 +132,9 @@ if not names:
     st.info("Pick at least one attack in the sidebar.", icon=":material/info:")
 ready = images is not None and model is not None and bool(names)
 run = live.active_run(RUN_KEY)
-busy = run is not None and run.job.phase.active
-run_col, stop_col = st.columns([1, 4], vertical_alignment="bottom")
-if run_col.button("Run the attacks", type="primary", icon=":material/play_circle:", key=f"{PREFIX}run",
-                  disabled=not ready or busy, width="stretch") and ready and not busy:
-    if live.start(RUN_KEY, CompareTask(info.name, images, tuple(names), budget), "cpu", default_cpu_threads(info),
-                  len(names), context=tuple(names)):
-        st.rerun()
-with stop_col:
-    live.controls(RUN_KEY, stepping=False)
-if error := live.last_error(RUN_KEY):
-    st.error(error[0], icon=":material/error:")
+live.run_button(RUN_KEY, "Run the attacks", f"{PREFIX}run", (lambda: live.start(
+    RUN_KEY, CompareTask(info.name, images, tuple(names), budget), "cpu", default_cpu_threads(info), len(names),
+    context=tuple(names))) if ready else None)
 if run is not None:
     live.follow(RUN_KEY, _draw_live, _keep_result)
 

@@ -149,16 +149,8 @@ if task is None:
     st.info("This run found no adversarial and kept no iterates: there is no direction to slice along.",
             icon=":material/info:")
 run = live.active_run(RUN_KEY)
-busy = run is not None and run.job.phase.active
-run_col, stop_col = st.columns([1, 4], vertical_alignment="bottom")
-if run_col.button("Compute the slice", type="primary", icon=":material/play_circle:", key=f"{PREFIX}run_button",
-                  disabled=task is None or busy, width="stretch") and task is not None and not busy:
-    if live.start(RUN_KEY, task, latest.config.device, threads(latest), task.points, context=latest):
-        st.rerun()
-with stop_col:
-    live.controls(RUN_KEY, stepping=False)
-if error := live.last_error(RUN_KEY):
-    st.error(error[0], icon=":material/error:")
+live.run_button(RUN_KEY, "Compute the slice", f"{PREFIX}run_button", (lambda: live.start(
+    RUN_KEY, task, latest.config.device, threads(latest), task.points, context=latest)) if task is not None else None)
 if run is not None:
     live.follow(RUN_KEY, _draw_live, partial(_keep, run.context))
 elif note := st.session_state.get(NOTE_KEY):

@@ -3,8 +3,8 @@
 Chart functions take a tidy frame (see `trace_frame`) with a `run` column; each run gets its own colour, so the same
 chart shows one attack or overlays several (the EMA page). Marks: the first adversarial step on every chart, the
 decision boundary c = 0, the steps where ρ grows, and the exploration / exploitation phases of the learning rate.
-Each figure is built in one go from plain dicts: the live view redraws six of them several times a second, and
-plotly's incremental `add_*` / `update_*` calls would cost ten times more.
+Each figure is built in one go from plain dicts (plotly's incremental `add_*` / `update_*` calls cost ten times
+more). A running attack is drawn by `ui.live_chart` instead.
 """
 from __future__ import annotations
 

@@ -51,6 +51,19 @@ def amplified_difference(clean: Tensor, adversarial: Tensor) -> tuple[Tensor, fl
 
 
 @lru_cache(maxsize=4)
+def image_panels(clean: Tensor, image: Tensor, distance_map: Tensor | None, distance_label: str,
+                 image_caption: str) -> list[tuple[bytes, str]]:
+    """PNG and caption of the original, `image` (an adversarial or an iterate), their amplified difference and,
+    when given, the per-pixel map [H, W] of the distance."""
+    difference, factor = amplified_difference(clean, image)
+    panels = [(image_png(clean), "Original"), (image_png(image), image_caption),
+              (image_png(difference), f"Difference × {factor:.3g} (grey = unchanged)")]
+    if distance_map is not None:
+        heatmap, largest = heatmap_png(distance_map)
+        panels.append((heatmap, f"{distance_label} per pixel (bright = {largest:.3g})"))
+    return panels
+
+
 def _lookup_table(colorscale: str) -> np.ndarray:
     colors = sample_colorscale(colorscale, np.linspace(0, 1, 256).tolist())
     return np.array([unlabel_rgb(c) for c in colors], dtype=np.float64).round().astype(np.uint8)

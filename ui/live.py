@@ -75,6 +75,21 @@ def controls(key: str, stepping: bool = True) -> None:
                     help="Advance exactly this many steps, then pause again (pause first).")
 
 
+def run_button(key: str, label: str, button_key: str, start: Callable[[], bool] | None) -> None:
+    """The row of a job without steps: its Run button (`start` submits the job, None: not ready), Stop, and the
+    message of its last failure."""
+    run = active_run(key)
+    busy = run is not None and run.job.phase.active
+    run_col, stop_col = st.columns([1, 4], vertical_alignment="bottom")
+    if run_col.button(label, type="primary", icon=":material/play_circle:", key=button_key,
+                      disabled=start is None or busy, width="stretch") and start is not None and not busy and start():
+        st.rerun()
+    with stop_col:
+        controls(key, stepping=False)
+    if error := last_error(key):
+        st.error(error[0], icon=":material/error:")
+
+
 @st.fragment(run_every=POLL_S)
 def follow(key: str, draw: Callable[[ActiveRun, Snapshot], None], done: Callable[[Any], None]) -> None:
     """Draws this page's job with `draw` every `POLL_S` seconds until it ends (paused, it stays drawn as paused);

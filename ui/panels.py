@@ -12,7 +12,7 @@ from alma.models import ModelInfo
 from alma.trace import Trace
 
 from . import figures
-from .images import amplified_difference, heatmap_png, image_png
+from .images import image_panels, image_png
 from .outcome import Prediction, RunOutcome
 
 METRICS = (("l0", "ℓ0 (pixels)", "{:.0f}"), ("l1", "ℓ1", "{:.3g}"), ("l2", "ℓ2", "{:.3g}"), ("linf", "ℓ∞", "{:.3g}"),
@@ -68,12 +68,8 @@ def _headline(outcome: RunOutcome, info: ModelInfo) -> None:
 
 
 def _images(outcome: RunOutcome) -> None:
-    difference, factor = amplified_difference(outcome.clean, outcome.adversarial)
-    heatmap, largest = heatmap_png(outcome.distance_map)
     label = distances.get(outcome.config.attack.distance).label
-    panels = ((image_png(outcome.clean), "Original"), (image_png(outcome.adversarial), "Adversarial"),
-              (image_png(difference), f"Difference × {factor:.3g} (grey = unchanged)"),
-              (heatmap, f"{label} per pixel (bright = {largest:.3g})"))
+    panels = image_panels(outcome.clean, outcome.adversarial, outcome.distance_map, label, "Adversarial")
     for column, (png, caption) in zip(st.columns(4), panels):
         column.image(png, caption=caption, output_format="PNG")
 

@@ -16,7 +16,7 @@ from alma import distances
 from alma.models import ModelInfo
 from alma.trace import Trace
 
-from .images import amplified_difference, heatmap_png, image_png
+from .images import image_panels
 from .live_chart import live_charts
 from .outcome import RunOutcome, pixel_map, predict
 
@@ -81,25 +81,18 @@ def paused_iterate(clean: torch.Tensor, iterate: tuple[int, torch.Tensor] | None
     if iterate is None:
         return
     k, images = iterate
-    image = images[0].float()
-    difference, factor = amplified_difference(clean, image)
     row = k - trace.start
     value = f" ({distances.get(distance).label} = {float(trace.distance[row, 0]):.4g})" if row < trace.num_steps else ""
     st.markdown(f"**Paused: the iterate at step {k}**{value}")
-    panels = ((image_png(clean), "Original"), (image_png(image), f"Iterate at step {k}"),
-              (image_png(difference), f"Difference × {factor:.3g}"))
+    panels = image_panels(clean, images[0].float(), None, "", f"Iterate at step {k}")
     for column, (png, caption) in zip(st.columns(4), panels):
         column.image(png, caption=caption, output_format="PNG")
 
 
 def _images(outcome: RunOutcome, iterate: torch.Tensor, k: int) -> None:
-    difference, factor = amplified_difference(outcome.clean, iterate)
     per_pixel = pixel_map(outcome.config.attack.distance, outcome.clean[None], iterate[None])
-    heatmap, largest = heatmap_png(per_pixel)
     label = distances.get(outcome.config.attack.distance).label
-    panels = ((image_png(outcome.clean), "Original"), (image_png(iterate), f"Iterate at step {k}"),
-              (image_png(difference), f"Difference × {factor:.3g}"),
-              (heatmap, f"{label} per pixel (max {largest:.3g})"))
+    panels = image_panels(outcome.clean, iterate, per_pixel, label, f"Iterate at step {k}")
     for column, (png, caption) in zip(st.columns(4), panels):
         column.image(png, caption=caption, output_format="PNG")
 

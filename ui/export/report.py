@@ -17,7 +17,7 @@ from plotly.offline import get_plotlyjs
 
 from alma import distances
 from ui import figures
-from ui.images import amplified_difference, heatmap_png, image_png
+from ui.images import image_panels
 from ui.outcome import Prediction, RunOutcome
 
 CHARTS = (("distance", figures.distance_chart), ("constraint", figures.constraint_chart),
@@ -142,12 +142,8 @@ def _summary_rows(runs: Mapping[str, RunOutcome], class_names: Sequence[str], la
 
 
 def _images(name: str, outcome: RunOutcome, titled: bool) -> str:
-    difference, factor = amplified_difference(outcome.clean, outcome.adversarial)
-    heatmap, largest = heatmap_png(outcome.distance_map)
     label = distances.get(outcome.config.attack.distance).label
-    panels = ((image_png(outcome.clean), "Original"), (image_png(outcome.adversarial), "Adversarial"),
-              (image_png(difference), f"Difference × {factor:.3g} (grey = unchanged)"),
-              (heatmap, f"{label} per pixel (bright = {largest:.3g})"))
+    panels = image_panels(outcome.clean, outcome.adversarial, outcome.distance_map, label, "Adversarial")
     figures_html = "".join(f"<figure>{_png(png, caption)}<figcaption>{_e(caption)}</figcaption></figure>"
                            for png, caption in panels)
     return (f"<h3>{_e(name)}</h3>" if titled else "") + f'<div class="images">{figures_html}</div>'

@@ -78,9 +78,9 @@ class WorkerContext:
 
     def progress(self, label: str, done: int, total: int) -> None:
         """Progress of work without trace rows (e.g. a baseline attack; total 0: unknown): sent at most every
-        `FLUSH_S`."""
+        `FLUSH_S`, and always when it is complete."""
         now = time.perf_counter()
-        if now - self._progress_sent >= FLUSH_S:
+        if now - self._progress_sent >= FLUSH_S or 0 < total <= done:
             self._progress_sent = now
             self._send(("progress", label, done, total))
 
