@@ -114,14 +114,20 @@ def _metric(page: Page, label: str) -> str:
     return metric.get_by_test_id("stMetricValue").inner_text()
 
 
+DRAWN = ("Array.from(document.querySelectorAll('[data-testid=stMain] .alma-live'))"
+         ".some(r => Number(r.dataset.redraws) > 0 && r.querySelectorAll('.uplot canvas').length >= 6)")
+"""The main page's six live charts are drawn."""
+
+
 def _live_charts(page: Page) -> tuple[int, int]:
-    """How many of the main page's Plotly charts are shown with their lines drawn, and how many chart nodes are new
-    since the last call (charts that the browser mounted again)."""
+    """How many of the main page's live charts are shown, drawn, and how many chart nodes are new since the last call
+    (charts that the browser mounted again)."""
     return tuple(page.evaluate("""() => {
-        const charts = Array.from(document.querySelectorAll('[data-testid=stMain] .js-plotly-plot'));
+        const charts = Array.from(document.querySelectorAll('[data-testid=stMain] .alma-live .uplot'));
         let mounted = 0;
         for (const chart of charts) { if (!chart.dataset.seen) { chart.dataset.seen = 'yes'; mounted++; } }
-        const shown = charts.filter(c => c.offsetHeight > 0 && c.querySelector('.scatterlayer .trace'));
+        const shown = charts.filter(c => c.offsetHeight > 0 && c.querySelector('canvas').width > 0
+                                         && Number(c.closest('.alma-live').dataset.redraws) > 0);
         return [shown.length, mounted];
     }"""))
 
@@ -160,12 +166,11 @@ def test_upload_run_and_screenshot(page: Page, tmp_path: Path) -> None:
     assert main.get_by_text(re.compile(r"upload \(sha256 .*\) · 100 steps")).count() == 1
     assert _metric(page, "Original prediction") == "3"
     assert _metric(page, "Adversarial prediction") not in ("3", "")
-    page.wait_for_function("document.querySelectorAll('[data-testid=stMain] .alma-live .js-plotly-plot "
-                           ".scatterlayer .trace').length >= 6")
+    page.wait_for_function(DRAWN)
     assert main.get_by_test_id("stException").count() == 0
     main.get_by_text("Iterate at step 99").wait_for()  # the scrubber starts at the last step
 
-    chart = page.locator("[data-testid=stMain] .alma-live .js-plotly-plot").first.locator(".nsewdrag").first
+    chart = page.locator("[data-testid=stMain] .alma-live .uplot").first.locator(".u-over")
     box = chart.bounding_box()
     chart.click(position={"x": box["width"] * 0.3, "y": box["height"] / 2})  # a click on a chart moves the scrubber
     clicked = main.get_by_text(re.compile(r"^Iterate at step (\d+)$"))
@@ -185,8 +190,7 @@ def test_pause_resume_and_stop_a_running_attack(page: Page) -> None:
     main.get_by_role("button", name="Run attack").click()
     progress = main.get_by_test_id("stProgress")
     progress.get_by_text(re.compile(r"running · step [1-9]")).wait_for()
-    page.wait_for_function("document.querySelectorAll('[data-testid=stMain] .js-plotly-plot .scatterlayer .trace')"
-                           ".length >= 6")
+    page.wait_for_function(DRAWN)
     _live_charts(page)
     started_at = progress.inner_text()
     drawn = page.locator(".alma-live")
