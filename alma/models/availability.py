@@ -35,10 +35,11 @@ class Availability:
         return self.kind in USABLE
 
 
-def availability(name: str) -> Availability:
-    """Whether the model `name` works now (see the module docstring); never downloads or loads weights."""
+def availability(name: str, with_size: bool = True) -> Availability:
+    """Whether the model `name` works now (see the module docstring); never downloads or loads weights.
+    `with_size=False` skips estimating the size of a download (it builds the architecture on the meta device)."""
     if is_timm_name(name):
-        return _timm(name)
+        return _timm(name, with_size)
     entry = get_entry(name)
     if entry.info.origin in ("plugin", "upload"):
         where = "uploaded in this session" if entry.info.origin == "upload" else "registered by a plugin"
@@ -61,7 +62,7 @@ def availability(name: str) -> Availability:
         state = "is not set" if root is None else f"is {root}"
         return Availability("missing", f"Offline only: its weight file is not in {ENV_VAR}.",
                             f"It has no download location. Put the file at {places} ({ENV_VAR} {state}).")
-    size = _architecture_bytes(name)
+    size = _architecture_bytes(name) if with_size else None
     return Availability("download", f"Downloads its weights on first use ({megabytes(size)}).",
                         f"From {weight.url} into {cached}; or put the file at {places} to work offline.", size)
 
@@ -71,7 +72,7 @@ def megabytes(size: int | None) -> str:
         f"about {size / 1e3:.0f} kB"
 
 
-def _timm(name: str) -> Availability:
+def _timm(name: str, with_size: bool) -> Availability:
     if not installed("timm"):
         return Availability("package", "Needs the optional package timm.",
                             f"Install the 'models' extra: {INSTALL_HINT}")
@@ -85,9 +86,10 @@ def _timm(name: str) -> Availability:
     if model.hub_id is None:
         return Availability("missing", "timm publishes no weights for it.",
                             f"Put a model.safetensors at ${ENV_VAR}/timm/{model.timm_name}/model.safetensors.")
-    return Availability("download", f"Downloads its weights on first use ({megabytes(model.download_bytes)}).",
+    size = model.download_bytes if with_size else None
+    return Availability("download", f"Downloads its weights on first use ({megabytes(size)}).",
                         f"From the Hugging Face hub ({model.hub_id}) into its cache; or put model.safetensors at "
-                        f"${ENV_VAR}/timm/{model.timm_name}/ to work offline.", model.download_bytes)
+                        f"${ENV_VAR}/timm/{model.timm_name}/ to work offline.", size)
 
 
 def _robustbench(entry: Entry) -> Availability:

@@ -21,8 +21,16 @@ from torch import nn
 from .files import ModelFile
 from .info import ModelInfo
 from .normalize import normalized
-from .registry import (CIFAR10_CLASSES, CIFAR10_SHAPE, ENTRIES, IMAGENET_CLASSES, IMAGENET_SHAPE, MNIST_CLASSES,
-                       MNIST_SHAPE, Entry)
+from .registry import (
+    CIFAR10_CLASSES,
+    CIFAR10_SHAPE,
+    ENTRIES,
+    IMAGENET_CLASSES,
+    IMAGENET_SHAPE,
+    MNIST_CLASSES,
+    MNIST_SHAPE,
+    Entry,
+)
 
 ENTRY_POINT_GROUP = "alma.models"
 ENV_VAR = "ALMA_MODELS"

@@ -48,7 +48,6 @@ class TimmModel:
 
     info: ModelInfo
     hub_id: str | None
-    num_params: int
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
 
@@ -58,8 +57,8 @@ class TimmModel:
 
     @property
     def download_bytes(self) -> int:
-        """About the size of its float32 weight file."""
-        return 4 * self.num_params
+        """About the size of its float32 weight file (its architecture is built on the meta device to count)."""
+        return 4 * _num_params(self.timm_name)
 
     def local_weights(self) -> Path | None:
         """The weight file under `$ALMA_WEIGHTS_DIR` or in the hub cache, if there is one."""
@@ -99,29 +98,36 @@ class TimmModel:
 
 @cache
 def timm_model(name: str) -> TimmModel:
-    """The timm model `timm/<name>` (its architecture built on the meta device: no weights are read)."""
+    """The timm model `timm/<name>`, from its pretrained config alone (nothing is built or read)."""
     timm = require("timm", f"The model '{name}'")
     short = name.removeprefix(PREFIX)
-    if not short or not timm.is_model(short):
-        raise UnknownModel(f"timm has no model '{short}' (see timm.list_models() or huggingface.co/timm)")
-    with torch.device("meta"):
-        network = timm.create_model(short, pretrained=False)
-    cfg = network.pretrained_cfg
+    cfg = timm.models.get_pretrained_cfg(short) if short and timm.is_model(short) else None
+    if cfg is None:
+        raise UnknownModel(f"timm has no pretrained model '{short}' (see timm.list_pretrained() or "
+                           "huggingface.co/timm)")
+    cfg = cfg.to_dict()
     channels, height, width = (int(v) for v in cfg.get("input_size", (3, 224, 224)))
     crop_pct = float(cfg.get("crop_pct") or 1.0)
     info = ModelInfo(name, short, "imagenet" if channels == 3 else "mnist", (channels, height, width),
-                     _class_names(timm, cfg, network.num_classes), f"timm {timm.__version__}: {short}",
+                     _class_names(cfg, int(cfg.get("num_classes") or 1000)), f"timm {timm.__version__}: {short}",
                      SUGGESTED_NOTES.get(short, "see the model card on huggingface.co/timm"),
                      notes=f"timm model; inputs resized to {math.floor(min(height, width) / crop_pct)} px, "
                            f"{cfg.get('interpolation', 'bilinear')}, centre crop {height}×{width}",
                      resize=math.floor(min(height, width) / crop_pct),
                      interpolation=cfg.get("interpolation") or "bilinear", origin="timm")
     mean, std = cfg.get("mean"), cfg.get("std")
-    return TimmModel(info, cfg.get("hf_hub_id"), sum(p.numel() for p in network.parameters()),
-                     None if mean is None else tuple(mean), None if std is None else tuple(std))
+    return TimmModel(info, cfg.get("hf_hub_id"), None if mean is None else tuple(mean),
+                     None if std is None else tuple(std))
 
 
-def _class_names(timm, cfg: dict, num_classes: int) -> tuple[str, ...]:
+@cache
+def _num_params(short: str) -> int:
+    timm = require("timm", f"The model '{short}'")
+    with torch.device("meta"):
+        return sum(p.numel() for p in timm.create_model(short, pretrained=False).parameters())
+
+
+def _class_names(cfg: dict, num_classes: int) -> tuple[str, ...]:
     if cfg.get("label_names") and len(cfg["label_names"]) == num_classes:
         return tuple(str(n) for n in cfg["label_names"])
     from timm.data import ImageNetInfo, infer_imagenet_subset
@@ -150,3 +156,8 @@ def load_timm(name: str, progress: Progress | None = None) -> nn.Module:
     except Exception as err:  # a truncated or foreign file
         raise WeightsError(f"the weight file {path} does not fit the timm model '{model.timm_name}': {err}") from err
     return network if model.mean is None else normalized(network, model.mean, model.std)
+
+
+def available() -> bool:
+    """Whether timm is installed."""
+    return installed("timm")

@@ -8,8 +8,18 @@ from pathlib import Path
 import pytest
 import torch
 
-from alma.models import (ModelFile, availability, discover, get_info, list_models, load_model, plugin_errors,
-                         register, register_file, unregister)
+from alma.models import (
+    ModelFile,
+    availability,
+    discover,
+    get_info,
+    list_models,
+    load_model,
+    plugin_errors,
+    register,
+    register_file,
+    unregister,
+)
 from alma.models.registry import ENTRIES
 
 from .own import DIGITS, MNIST_SHAPE, onnx_bytes, tiny_cnn
