@@ -126,13 +126,17 @@ def plugin_errors() -> list[str]:
     return list(_errors)
 
 
+def split_spec(spec: str) -> tuple[Path, str | None]:
+    """`path/to/models.py[:function]` → (path, function or None)."""
+    head, sep, tail = spec.rpartition(":")
+    if sep and head and tail.isidentifier():
+        return Path(head).expanduser(), tail
+    return Path(spec).expanduser(), None
+
+
 def load_models_file(spec: str) -> None:
     """Runs `path/to/models.py[:function]`: the file, then `function()` when named."""
-    path_text, function = spec, None
-    head, sep, tail = spec.rpartition(":")
-    if sep and tail.isidentifier() and head:
-        path_text, function = head, tail
-    path = Path(path_text).expanduser()
+    path, function = split_spec(spec)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
     module_name = "alma_user_models_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
