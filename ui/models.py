@@ -115,6 +115,10 @@ def get_model(info: ModelInfo, device: str) -> nn.Module | None:
 DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "imagenet": "ImageNet"}
 MARKS = {"ready": "✓", "download": "↓", "package": "⊕", "missing": "✗", "yours": "★"}
 LEGEND = "✓ ready offline · ↓ downloads its weights · ⊕ needs a package · ✗ not available · ★ your model"
+_MODEL_LIST = "[data-testid='stSelectboxVirtualDropdown']:has([role='listbox'][aria-label='Model'])"
+WIDE_OPTIONS = (f"<style>{_MODEL_LIST} {{width: 34rem !important;}} "
+                f"{_MODEL_LIST} [role='presentation'] {{width: 100% !important;}}</style>")
+"""The picker's list as wide as its longest full names (the sidebar would cut them off)."""
 
 
 def picker_names(datasets: tuple[str, ...] | None, ready_only: bool, extra: tuple[str, ...] = ()) -> list[str]:
@@ -145,6 +149,7 @@ def model_picker(prefix: str = "", datasets: tuple[str, ...] | None = None) -> M
     """The model: every entry marked with its availability, a "ready now" filter, any timm model by name and
     "Upload a model"; the chosen model's full name, where it comes from and, when it cannot run now, why."""
     key, ready_key, extra_key = f"{prefix}model", f"{prefix}ready_only", f"{prefix}extra_models"
+    st.html(WIDE_OPTIONS)
     ready_only = st.toggle("Ready now only", key=ready_key, help="Only the models that work right now, offline.")
     extra = tuple(st.session_state.get(extra_key, ()))
     if st.session_state.get(key) is not None:
