@@ -161,7 +161,8 @@ def model_picker(prefix: str = "", datasets: tuple[str, ...] | None = None) -> M
     info = get_info(name)
     state = availability(name)
     st.markdown(f"**{info.label}**")
-    st.caption(f"{state.summary} {info.training} training · {info.source}." + (f" {info.notes}." if info.notes else ""))
+    st.caption(f"{state.summary} Training: {info.training}. Source: {info.source}."
+               + (f" {info.notes[0].upper()}{info.notes[1:]}." if info.notes else ""))
     if not state.usable_now:
         st.warning(state.summary, icon=":material/cloud_off:")
         with st.expander("Details"):
