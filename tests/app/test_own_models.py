@@ -65,8 +65,12 @@ def test_an_onnx_upload_is_attacked_like_the_torch_model() -> None:
     x = latest.clean.unsqueeze(0)
     label = torch_model(x).argmax(1)
     assert int(label) == latest.before.label
-    torch.set_num_threads(latest.config.cpu_threads)
-    reference = alma.attack(torch_model.requires_grad_(False), x, label, **latest.config.attack.attack_kwargs())
+    threads = torch.get_num_threads()
+    torch.set_num_threads(latest.config.cpu_threads)  # as the worker ran it
+    try:
+        reference = alma.attack(torch_model.requires_grad_(False), x, label, **latest.config.attack.attack_kwargs())
+    finally:
+        torch.set_num_threads(threads)
     assert latest.success and bool(reference.success[0])
     assert latest.distance == pytest.approx(float(reference.distances[0]), rel=1e-3, abs=1e-4)
     torch.testing.assert_close(latest.adversarial, reference.adv_inputs[0], rtol=0, atol=1e-3)

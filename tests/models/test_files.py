@@ -16,6 +16,8 @@ from alma.models.files import read_class_names
 
 from .own import DIGITS, MNIST_SHAPE, onnx_bytes, tiny_cnn
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def test_onnx_model_equals_the_torch_model_and_attacks_alike() -> None:
     torch_model = tiny_cnn()

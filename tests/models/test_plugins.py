@@ -37,6 +37,8 @@ def models():
              label="My linear model", notes="a plugin")
 '''
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 @pytest.fixture
 def clean_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

@@ -16,6 +16,8 @@ from alma.models.timm_models import SUGGESTED
 NAME = "test_resnet.r160_in1k"
 """timm's smallest test network (0.5 M parameters, 160×160 inputs)."""
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 @pytest.fixture(scope="module")
 def network() -> torch.nn.Module:
