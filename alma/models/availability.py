@@ -12,7 +12,7 @@ from functools import cache
 from ..weights import ENV_VAR, hub_dir, weights_dir
 from .errors import ModelUnavailable, UnknownModel
 from .load import build_architecture, get_entry
-from .optional import INSTALL_HINT, installed
+from .optional import EXTRA, INSTALL_HINT, installed
 from .registry import Entry
 from .robustbench import INSTALL_HINT as ROBUSTBENCH_HINT
 from .robustbench import RobustBenchModel
@@ -74,7 +74,7 @@ def megabytes(size: int | None) -> str:
 
 def _timm(name: str, with_size: bool) -> Availability:
     if not installed("timm"):
-        return Availability("package", "Needs the optional package timm.",
+        return Availability("package", f"Needs the optional package timm (the '{EXTRA}' extra).",
                             f"Install the 'models' extra: {INSTALL_HINT}")
     try:
         model = timm_model(name)
