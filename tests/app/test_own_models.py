@@ -9,9 +9,9 @@ import torch
 from PIL import Image
 
 import alma
-from alma.models import ModelFile, get_info
+from alma.models import ModelFile, discover, get_info, unregister
 from alma.samples import draw_digit
-from tests.models.own import DIGITS, MNIST_SHAPE, onnx_bytes, tiny_cnn
+from tests.models.own import DIGITS, MNIST_SHAPE, PLUGIN, onnx_bytes, tiny_cnn
 from ui.images import image_png
 from ui.inputs import upload_warnings
 
@@ -128,3 +128,20 @@ def test_warnings_for_a_colour_photo_on_mnist_and_a_tiny_image() -> None:
     shown = [w.value for w in at.warning]
     assert any("only 5×5 pixels" in w for w in shown) and any("colour photo" in w for w in shown), shown
     assert not at.button(key="run").disabled  # still usable
+
+
+def test_a_plugin_model_is_in_the_picker(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plugin = tmp_path / "models.py"
+    plugin.write_text(PLUGIN)
+    monkeypatch.setenv("ALMA_MODELS", f"{plugin}:models")
+    discover(force=True)
+    try:
+        at = explorer(steps=20)
+        assert "★ CIFAR-10 · My linear model" in at.selectbox(key="model").options
+        at.selectbox(key="model").set_value("my-linear").run()
+        assert not at.exception and not at.error
+        assert any("Your model, registered by a plugin." in c.value for c in at.caption)
+    finally:
+        unregister("my-linear")
+        monkeypatch.delenv("ALMA_MODELS")
+        discover(force=True)

@@ -9,6 +9,19 @@ from torch import nn
 
 MNIST_SHAPE = (1, 28, 28)
 DIGITS = tuple(str(d) for d in range(10))
+PLUGIN = """
+import torch
+from torch import nn
+from alma.models import register
+
+def models():
+    def build():
+        torch.manual_seed(3)
+        return nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
+    register("my-linear", build, dataset="cifar10", mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25),
+             label="My linear model", notes="a plugin")
+"""
+"""A plugin file for `ALMA_MODELS=<file>:models`: registers "my-linear", a linear CIFAR-10 model."""
 
 
 def tiny_cnn(seed: int = 0, channels: int = 1, classes: int = 10) -> nn.Module:

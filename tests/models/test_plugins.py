@@ -22,20 +22,7 @@ from alma.models import (
 )
 from alma.models.registry import ENTRIES
 
-from .own import DIGITS, MNIST_SHAPE, onnx_bytes, tiny_cnn
-
-PLUGIN = '''
-import torch
-from torch import nn
-from alma.models import register
-
-def models():
-    def build():
-        torch.manual_seed(3)
-        return nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10))
-    register("my-linear", build, dataset="cifar10", mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25),
-             label="My linear model", notes="a plugin")
-'''
+from .own import DIGITS, MNIST_SHAPE, PLUGIN, onnx_bytes, tiny_cnn
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
