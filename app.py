@@ -5,6 +5,7 @@ live in `pages/`, the shared machinery in `ui/`.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -12,11 +13,11 @@ import streamlit as st
 from alma.distances import get as get_distance
 from alma.models import ModelInfo, get_info
 from ui import live
-from ui.config import ConfigError, RunConfig
+from ui.config import ConfigError, InputRef, RunConfig
 from ui.errors import user_message
 from ui.export_panel import export_panel
 from ui.history import session_history
-from ui.inputs import ChosenInput, input_picker, model_view, set_input
+from ui.inputs import ChosenInput, input_picker, model_view, set_input, true_class_choice
 from ui.jobs import Phase, Snapshot, pool
 from ui.live_chart import live_charts, preload
 from ui.models import get_model
@@ -59,7 +60,8 @@ def _use_100_steps() -> None:
     st.session_state["steps"] = "100"
 
 
-def _clean_prediction_caption(model, chosen: ChosenInput, info: ModelInfo, device: str) -> None:
+def _clean_prediction_caption(model, chosen: ChosenInput, info: ModelInfo, device: str) -> InputRef:
+    """The clean prediction; returns the input reference to attack (from the true class, when the user says so)."""
     memo_key = (info.name, device, chosen.ref, chosen.image.shape)
     memo = st.session_state.get("clean_prediction")
     if memo is None or memo[0] != memo_key:
@@ -67,10 +69,11 @@ def _clean_prediction_caption(model, chosen: ChosenInput, info: ModelInfo, devic
             memo = (memo_key, predict(model, chosen.image.to(device)))
         except Exception as err:  # a model that cannot take this input: say so, keep the page usable
             st.error(user_message(err))
-            return
+            return chosen.ref
         st.session_state["clean_prediction"] = memo
     prediction = memo[1]
     st.markdown(f"The model predicts **{class_name(info, prediction.label)}** ({prediction.confidence:.1%}).")
+    return true_class_choice(chosen, prediction.label, info)
 
 
 def _start(config: RunConfig, image) -> bool:
@@ -105,7 +108,7 @@ def _pending_config(chosen: ChosenInput | None, config: RunConfig | None) -> Run
             st.info(f"This config attacked an uploaded image (sha256 {pending.input.sha256[:16]}…): upload the "
                     "same file to rerun it.", icon=":material/upload:")
         return None
-    if chosen.ref != pending.input:
+    if chosen.ref != replace(pending.input, true_class=None):
         st.info("This config attacked another uploaded image: upload the same file to rerun it.",
                 icon=":material/upload:")
         return None
@@ -141,14 +144,16 @@ def attack_explorer() -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         chosen = input_picker(info)
+    input_ref = None
     with right:
         if chosen is not None:
             model_view(chosen.image, info)
             if model is not None:
-                _clean_prediction_caption(model, chosen, info, device)
+                input_ref = _clean_prediction_caption(model, chosen, info, device)
     config = None
     if chosen is not None and model is not None:
-        config = RunConfig(model=info.name, input=chosen.ref, attack=settings, device=device, cpu_threads=threads)
+        config = RunConfig(model=info.name, input=input_ref or chosen.ref, attack=settings, device=device,
+                           cpu_threads=threads)
 
     with top:
         # Run starts the job before the controls are drawn (the button's click is in the session state), so that

@@ -118,8 +118,9 @@ MNIST_BOX = 20
 def to_model_input(image: Tensor, info: ModelInfo, invert: bool | None = None) -> Tensor:
     """`image` ([3, H, W] or [1, H, W] in [0, 1]) as a batch of one [1, C, H', W'] for the model `info`.
 
-    Colour models (CIFAR-10, ImageNet): the shorter side is resized (bilinear, antialiased) to `info.resize` (or to
-    the input size when None), then the centre is cropped to the input size, as torchvision's evaluation transforms.
+    Colour models (CIFAR-10, ImageNet): the shorter side is resized (`info.interpolation`, antialiased) to
+    `info.resize` (or to the input size when None), then the centre is cropped to the input size, as torchvision's
+    evaluation transforms.
 
     MNIST: grayscale by BT.601 luma; polarity: MNIST digits are white on black, so an image whose border is
     brighter than mid-grey (`would_invert`) is inverted; `invert=True/False` overrides that. A 28×28 image is then
@@ -134,7 +135,8 @@ def to_model_input(image: Tensor, info: ModelInfo, invert: bool | None = None) -
         return _mnist_input(grayscale(image), (height, width), invert)
     if image.shape[0] == 1:
         image = image.expand(3, -1, -1)
-    resized = TF.resize(image, [info.resize or min(height, width)], antialias=True)
+    resized = TF.resize(image, [info.resize or min(height, width)], antialias=True,
+                        interpolation=TF.InterpolationMode(info.interpolation))
     return TF.center_crop(resized, [height, width]).clamp(0, 1)[:channels].unsqueeze(0).contiguous()
 
 

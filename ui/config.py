@@ -69,11 +69,13 @@ class AttackSettings:
 @dataclass(frozen=True)
 class InputRef:
     """The attacked image: a sample by name, or an upload by the sha256 of its bytes; `invert` is the MNIST
-    polarity choice (None: automatic, see `alma.images.to_model_input`)."""
+    polarity choice (None: automatic, see `alma.images.to_model_input`); `true_class`, when set, is the label an
+    untargeted attack moves away from (None: the clean prediction)."""
 
     sample: str | None = None
     sha256: str | None = None
     invert: bool | None = None
+    true_class: int | None = None
 
     def __post_init__(self) -> None:
         if (self.sample is None) == (self.sha256 is None):

@@ -15,6 +15,7 @@ import streamlit as st
 
 from .errors import user_message
 from .jobs import Job, JobFailed, Phase, Snapshot, Task, pool
+from .model_upload.session import with_session_models
 
 POLL_S = 0.25
 """Seconds between two redraws of a running job (the server sends only the new state: cheap)."""
@@ -42,7 +43,7 @@ def start(key: str, task: Task, device: str, threads: int, steps_per_attack: int
     if current is not None and current.job.phase.active:
         return False
     st.session_state.pop(_error_key(key), None)
-    job = pool().submit(task, device, threads)
+    job = pool().submit(with_session_models(task), device, threads)
     st.session_state[key] = ActiveRun(job, steps_per_attack, total_steps or steps_per_attack, context)
     return True
 

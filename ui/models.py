@@ -1,4 +1,5 @@
-"""Models for the pages, loaded once per (name, device) and shared read-only by every session; the devices."""
+"""Models for the pages, loaded once per (name, device) and shared read-only by every session; the devices; the
+model picker (each entry marked with whether it works now)."""
 from __future__ import annotations
 
 import os
@@ -9,10 +10,24 @@ import streamlit as st
 import torch
 from torch import nn
 
-from alma.models import ModelInfo, load_model
+from alma.models import (
+    DEFAULT_MODEL,
+    ModelInfo,
+    ModelUnavailable,
+    UnknownModel,
+    availability,
+    get_info,
+    list_models,
+    load_model,
+    plugin_errors,
+    timm_models,
+)
+from alma.models.availability import USABLE
+from alma.models.optional import INSTALL_HINT
 from alma.weights import Progress
 
 from .errors import user_message
+from .model_upload import session_models, upload_panel
 
 AUTO = "auto"
 CAPACITY = 4
@@ -86,7 +101,111 @@ def get_model(info: ModelInfo, device: str) -> nn.Module | None:
         with st.spinner(f"Loading {info.label}…"):
             return store.get(info.name, device, progress)
     except Exception as err:  # missing weights, optional package, device errors: a message, the page goes on
-        st.error(user_message(err))
+        message = user_message(err)
+        st.error(message.split(". ")[0].rstrip(".") + ".", icon=":material/error:")
+        with st.expander("Details"):
+            st.write(message)
         return None
     finally:
         slot.empty()
+
+
+# --- the model picker ----------------------------------------------------------------------------------------------
+
+DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "imagenet": "ImageNet"}
+MARKS = {"ready": "✓", "download": "↓", "package": "⊕", "missing": "✗", "yours": "★"}
+LEGEND = "✓ ready offline · ↓ downloads its weights · ⊕ needs a package · ✗ not available · ★ your model"
+_MODEL_LIST = "[data-testid='stSelectboxVirtualDropdown']:has([role='listbox'][aria-label='Model'])"
+WIDE_OPTIONS = (f"<style>{_MODEL_LIST} {{width: 34rem !important;}} "
+                f"{_MODEL_LIST} [role='presentation'] {{width: 100% !important;}}</style>")
+"""The picker's list as wide as its longest full names (the sidebar would cut them off)."""
+
+
+def picker_names(datasets: tuple[str, ...] | None, ready_only: bool, extra: tuple[str, ...] = ()) -> list[str]:
+    """The picker's entries: the registry (this session's uploads only), timm suggestions and `extra` names, of
+    `datasets`, only those usable now when `ready_only`."""
+    own = session_models()
+    names = [m.name for m in list_models() if m.origin != "upload" or m.name in own]
+    if timm_models.available():
+        names += [f"{timm_models.PREFIX}{n}" for n in timm_models.SUGGESTED]
+    names += [n for n in extra if n not in names]
+    keep = []
+    for name in names:
+        try:
+            info, kind = get_info(name), availability(name, with_size=False).kind
+        except (UnknownModel, ModelUnavailable):
+            continue
+        if (datasets is None or info.dataset in datasets) and (not ready_only or kind in USABLE):
+            keep.append(name)
+    return keep
+
+
+def option_label(name: str) -> str:
+    info = get_info(name)
+    return f"{MARKS[availability(name, with_size=False).kind]} {DATASET_NAMES[info.dataset]} · {info.label}"
+
+
+def model_picker(prefix: str = "", datasets: tuple[str, ...] | None = None) -> ModelInfo:
+    """The model: every entry marked with its availability, a "ready now" filter, any timm model by name and
+    "Upload a model"; the chosen model's full name, where it comes from and, when it cannot run now, why."""
+    key, ready_key, extra_key = f"{prefix}model", f"{prefix}ready_only", f"{prefix}extra_models"
+    st.html(WIDE_OPTIONS)
+    ready_only = st.toggle("Ready now only", key=ready_key, help="Only the models that work right now, offline.")
+    extra = tuple(st.session_state.get(extra_key, ()))
+    if st.session_state.get(key) is not None:
+        extra += (st.session_state[key],)
+    names = picker_names(datasets, ready_only, extra) or picker_names(datasets, False)
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = DEFAULT_MODEL if DEFAULT_MODEL in names else names[0]
+    name = st.selectbox("Model", names, key=key, format_func=option_label, help=LEGEND)
+    info = get_info(name)
+    state = availability(name)
+    st.markdown(f"**{info.label}**")
+    st.caption(f"{state.summary} Training: {info.training}. Source: {info.source}."
+               + (f" {info.notes[0].upper()}{info.notes[1:]}." if info.notes else ""))
+    if not state.usable_now:
+        st.warning(state.summary, icon=":material/cloud_off:")
+        with st.expander("Details"):
+            st.write(state.detail)
+    if errors := plugin_errors():
+        with st.expander(f"{len(errors)} model plugin(s) could not be loaded"):
+            st.write("\n".join(f"- {e}" for e in errors))
+    with st.expander("Any timm model"):
+        timm_name_box(prefix)
+    with st.expander("Upload a model"):
+        upload_panel(prefix)
+    return info
+
+
+def choose_model(prefix: str, name: str) -> None:
+    """Selects `name` in the picker of `prefix` (call from a callback, before the picker is drawn)."""
+    extra = st.session_state.setdefault(f"{prefix}extra_models", [])
+    if name not in extra:
+        extra.append(name)
+    st.session_state[f"{prefix}model"] = name
+
+
+def timm_name_box(prefix: str) -> None:
+    key = f"{prefix}timm_name"
+    if not timm_models.available():
+        st.caption(f"Needs the optional package timm: {INSTALL_HINT}")
+        return
+    st.text_input("timm model name", key=key, on_change=_pick_timm, args=(prefix,),
+                  placeholder="e.g. resnet50.a1_in1k", help="Any pretrained model of timm (huggingface.co/timm).")
+    if message := st.session_state.get(f"{key}_error"):
+        st.error(message)
+
+
+def _pick_timm(prefix: str) -> None:
+    key = f"{prefix}timm_name"
+    text = (st.session_state.get(key) or "").strip().removeprefix(timm_models.PREFIX)
+    st.session_state.pop(f"{key}_error", None)
+    if not text:
+        return
+    name = timm_models.PREFIX + text
+    try:
+        get_info(name)
+    except (UnknownModel, ModelUnavailable) as err:
+        st.session_state[f"{key}_error"] = str(err)
+        return
+    choose_model(prefix, name)

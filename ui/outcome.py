@@ -73,8 +73,10 @@ class RunOutcome:
     @property
     def label(self) -> int:
         """The class the attack moved away from (untargeted) or towards (targeted)."""
-        settings = self.config.attack
-        return settings.target if settings.targeted else self.before.label
+        settings, true_class = self.config.attack, self.config.input.true_class
+        if settings.targeted:
+            return settings.target
+        return true_class if true_class is not None else self.before.label
 
 
 @torch.no_grad()
@@ -125,7 +127,8 @@ def run_attack(job: WorkerContext, model: nn.Module, image: Tensor, config: RunC
             raise ValueError("a targeted attack needs a target class")
         if settings.target == before.label:
             raise ValueError("the model already predicts the target class for this image; choose another target")
-    labels = torch.tensor([settings.target if settings.targeted else before.label], device=device)
+    untargeted_label = before.label if config.input.true_class is None else config.input.true_class
+    labels = torch.tensor([settings.target if settings.targeted else untargeted_label], device=device)
     started = job.active_seconds
     result = alma.attack(model, x, labels, **settings.attack_kwargs(), on_step=job.callback(label), every=1,
                          snapshot_every=1, snapshot_budget_bytes=SNAPSHOT_BUDGET_BYTES)

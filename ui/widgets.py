@@ -10,15 +10,14 @@ import streamlit as st
 
 from alma import distances
 from alma.constraints import CONSTRAINTS
-from alma.models import DEFAULT_MODEL, ModelInfo, get_info, list_models
+from alma.models import ModelInfo
 from alma.optim import OPTIMIZERS
 from alma.penalties import PENALTIES
 
 from .config import AttackSettings, RunConfig
-from .models import AUTO, default_cpu_threads, devices, resolve_device
+from .models import AUTO, default_cpu_threads, devices, model_picker, resolve_device  # noqa: F401 (the pages' picker)
 
 STEP_CHOICES = ("100", "1000", "custom")
-DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "imagenet": "ImageNet"}
 _PAPER = AttackSettings()
 
 
@@ -87,19 +86,6 @@ def _init(key: str, default: Any, options: list | tuple | None = None) -> None:
     """Give a widget its default through the session state (unless it has a valid value already)."""
     if key not in st.session_state or (options is not None and st.session_state[key] not in options):
         st.session_state[key] = default
-
-
-def model_picker(prefix: str = "", datasets: tuple[str, ...] | None = None) -> ModelInfo:
-    models = [m for m in list_models() if datasets is None or m.dataset in datasets]
-    names = [m.name for m in models]
-    key = _key(prefix, "model")
-    _init(key, DEFAULT_MODEL if DEFAULT_MODEL in names else names[0], names)
-    name = st.selectbox("Model", names, key=key,
-                        format_func=lambda n: f"{DATASET_NAMES[get_info(n).dataset]} · {get_info(n).label}")
-    info = get_info(name)
-    origin = "bundled, works offline" if info.bundled else "downloaded on first use"
-    st.caption(f"{info.training} training · {origin}. {info.source}." + (f" {info.notes}." if info.notes else ""))
-    return info
 
 
 def distance_picker(prefix: str = "", default: str = "l2") -> str:

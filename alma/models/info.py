@@ -10,7 +10,9 @@ class ModelInfo:
 
     `input_shape` is (C, H, W) of the model's input in [0, 1]; `resize` is the length the shorter side of a photo
     is resized to before the centre crop to (H, W) (None: straight to the crop size; see `alma.images`).
-    `bundled` models ship inside the package and need neither a download nor `ALMA_WEIGHTS_DIR`.
+    `bundled` models ship inside the package and need neither a download nor `ALMA_WEIGHTS_DIR`. `origin` says
+    where the entry comes from: "builtin" (this registry), "timm", "plugin" (`alma.models.register`) or "upload"
+    (`alma.models.register_file`). `dataset` is the dataset whose samples and preprocessing the model uses.
     """
 
     name: str
@@ -23,3 +25,6 @@ class ModelInfo:
     bundled: bool = False
     notes: str = ""
     resize: int | None = None
+    interpolation: str = "bilinear"
+    """How a photo is resized for this model ("bilinear" or "bicubic", as torchvision's InterpolationMode)."""
+    origin: str = "builtin"

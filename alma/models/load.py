@@ -1,6 +1,8 @@
 """`list_models`, `get_info`, `load_model`: what the app and the benchmarks call."""
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
@@ -8,19 +10,27 @@ from ..weights import Progress, WeightsError, load_state_dict
 from .errors import UnknownModel
 from .info import ModelInfo
 from .normalize import normalized
+from .plugins import discover
 from .registry import ENTRIES, Entry
+from .timm_models import is_timm_name, load_timm, timm_model
 
 
 def list_models(dataset: str | None = None) -> list[ModelInfo]:
-    """All registry entries, or those of one dataset ("mnist", "cifar10", "imagenet"), in registry order."""
-    return [e.info for e in ENTRIES.values() if dataset is None or e.info.dataset == dataset]
+    """All registry entries (built-in first, then plugins and uploads), or those of one dataset ("mnist",
+    "cifar10", "imagenet"), in registry order. timm models are not listed: any `timm/<name>` can be loaded."""
+    discover()
+    return [e.info for e in list(ENTRIES.values()) if dataset is None or e.info.dataset == dataset]
 
 
 def get_entry(name: str) -> Entry:
-    try:
-        return ENTRIES[name]
-    except KeyError:
-        raise UnknownModel(f"unknown model '{name}'; known models: {', '.join(ENTRIES)}") from None
+    discover()
+    entry = ENTRIES.get(name)
+    if entry is not None:
+        return entry
+    if is_timm_name(name):
+        model = timm_model(name)
+        return Entry(model.info, external=partial(load_timm, name))
+    raise UnknownModel(f"unknown model '{name}'; known models: {', '.join(ENTRIES)}, or timm/<any timm model>")
 
 
 def get_info(name: str) -> ModelInfo:
@@ -39,7 +49,8 @@ def load_model(name: str, device: str | torch.device = "cpu", progress: Progress
     """The model `name` in eval mode with frozen parameters: inputs in [0, 1] (NCHW), outputs logits.
 
     Raises `WeightsError` when its weights are missing or corrupt, `ModelUnavailable` when it needs an optional
-    package that is not installed, `UnknownModel` for an unknown name. Nothing is cached here.
+    package that is not installed, `UnknownModel` for an unknown name, `ModelCheckError` for an uploaded model that
+    fails its checks. Nothing is cached here.
     """
     entry = get_entry(name)
     if entry.external is not None:

@@ -41,6 +41,8 @@ class Entry:
     std: tuple[float, ...] | None = None
     external: Callable[[Progress | None], nn.Module] | None = None
     """Builds the complete model (weights and normalisation included) through an optional package."""
+    download_bytes: int | None = None
+    """About the size of the download of an `external` model (the others' is estimated from the architecture)."""
 
 
 def _github(repo: str, commit: str, path: str) -> str:
@@ -153,22 +155,23 @@ def _vnncomp(name: str) -> Entry:
     return Entry(info, architecture, weight, CIFAR10_MEAN, CIFAR10_STD)
 
 
-def _robustbench(name: str, label: str, threat_model: str, training: str, notes: str) -> Entry:
+def _robustbench(name: str, label: str, threat_model: str, training: str, notes: str, num_params: int) -> Entry:
     info = ModelInfo(f"cifar10-rb-{name.lower()}", label, "cifar10", CIFAR10_SHAPE, CIFAR10_CLASSES,
                      f"RobustBench model zoo: {name} (cifar10, {threat_model})", training,
                      notes=notes + "; needs the optional package robustbench")
-    return Entry(info, external=robustbench_builder(name, "cifar10", threat_model))
+    return Entry(info, external=robustbench_builder(name, "cifar10", threat_model), download_bytes=4 * num_params)
 
 
 CIFAR10_ENTRIES = (
     *(_akamaster(depth) for depth in (20, 32, 44, 56)),
     _vnncomp("2b"),
     _vnncomp("4b"),
-    _robustbench("Standard", "WideResNet-28-10 (RobustBench Standard)", "Linf", "standard", "paper model"),
+    _robustbench("Standard", "WideResNet-28-10 (RobustBench Standard)", "Linf", "standard", "paper model",
+                 36_479_194),
     _robustbench("Carmon2019Unlabeled", "WideResNet-28-10 (Carmon 2019, ℓ∞)", "Linf",
-                 "adversarial ℓ∞ (TRADES + unlabeled data, ε = 8/255)", "paper model"),
+                 "adversarial ℓ∞ (TRADES + unlabeled data, ε = 8/255)", "paper model", 36_479_194),
     _robustbench("Augustin2020Adversarial", "ResNet-50 (Augustin 2020, ℓ2)", "L2",
-                 "adversarial ℓ2 (ε = 0.5)", "paper model"),
+                 "adversarial ℓ2 (ε = 0.5)", "paper model", 23_520_842),
 )
 
 # --- ImageNet ----------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ callback) and returns a model that takes inputs in [0, 1]. Checkpoints are looke
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from torch import nn
@@ -26,10 +26,21 @@ def model_dir(name: str, dataset: str, threat_model: str) -> Path:
     return hub_dir() / "robustbench"
 
 
-def robustbench_builder(name: str, dataset: str, threat_model: str) -> Callable[[Progress | None], nn.Module]:
+@dataclass(frozen=True)
+class RobustBenchModel:
     """A builder for `load_model`: RobustBench's model `name`, or `ModelUnavailable` without the package."""
 
-    def build(progress: Progress | None) -> nn.Module:
+    name: str
+    dataset: str
+    threat_model: str
+
+    def checkpoint(self) -> Path:
+        """Where RobustBench reads (or downloads) the checkpoint."""
+        return model_dir(self.name, self.dataset, self.threat_model) / self.dataset / self.threat_model / \
+            f"{self.name}.pt"
+
+    def __call__(self, progress: Progress | None) -> nn.Module:
+        name, dataset, threat_model = self.name, self.dataset, self.threat_model
         try:
             from robustbench.utils import load_model
         except ImportError as err:
@@ -41,9 +52,10 @@ def robustbench_builder(name: str, dataset: str, threat_model: str) -> Callable[
         try:
             return load_model(model_name=name, model_dir=str(folder), dataset=dataset, threat_model=threat_model)
         except Exception as err:  # RobustBench raises whatever its download or load raised
-            expected = folder / dataset / threat_model / f"{name}.pt"
             raise WeightsError(f"RobustBench could not provide '{name}' ({type(err).__name__}: {err}). Expected the "
-                               f"checkpoint at {expected} (or under $ALMA_WEIGHTS_DIR/robustbench/); put it there, "
-                               "or connect to the internet so that RobustBench can download it.") from err
+                               f"checkpoint at {self.checkpoint()} (or under $ALMA_WEIGHTS_DIR/robustbench/); put it "
+                               "there, or connect to the internet so that RobustBench can download it.") from err
 
-    return build
+
+def robustbench_builder(name: str, dataset: str, threat_model: str) -> RobustBenchModel:
+    return RobustBenchModel(name, dataset, threat_model)

@@ -23,7 +23,9 @@ def test_weights_that_cannot_be_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
         patch.setattr("ui.models.load_model", unreachable)
         at.selectbox(key="model").set_value("mnist-lenet5").run()
         assert not at.exception, at.exception
-        assert "could not be loaded" in at.error[0].value and "no network" in at.error[0].value
+        assert at.error[0].value == "The model's weights could not be loaded."  # one short sentence
+        details = [e for e in at.expander if e.label == "Details"]
+        assert any("no network" in m.value for m in details[0].markdown)  # the details, in an expander
         assert at.button(key="run").disabled
     at.selectbox(key="model").set_value("mnist-smallcnn").run()
     assert not at.error
