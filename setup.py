@@ -10,7 +10,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-APP_FILES = ("app.py", ".streamlit/config.toml", "pages/*.py", "ui/**/*.py", "ui/**/*.js")
+APP_FILES = ("app.py", ".streamlit/config.toml", "pages/*.py", "ui/**/*")
 
 
 class BuildPyWithApp(build_py):
@@ -21,7 +21,7 @@ class BuildPyWithApp(build_py):
         target = Path(self.build_lib) / "alma" / "_app"
         for pattern in APP_FILES:
             for source in sorted(ROOT.glob(pattern)):
-                if "__pycache__" in source.parts:
+                if not source.is_file() or "__pycache__" in source.parts:
                     continue
                 destination = target / source.relative_to(ROOT)
                 destination.parent.mkdir(parents=True, exist_ok=True)

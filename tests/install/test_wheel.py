@@ -46,6 +46,7 @@ def test_fresh_venv_runs_the_wheel(tmp_path: Path) -> None:
     (wheel,) = (tmp_path / "dist").glob("alma-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for expected in ("alma/_app/app.py", "alma/_app/pages/1_EMA_on_off.py", "alma/_app/ui/live_chart.js",
+                     "alma/_app/ui/vendor/uplot/uPlot.iife.min.js", "alma/_app/ui/vendor/uplot/uPlot.min.css",
                      "alma/_app/ui/model_upload/panel.py", "alma/_app/.streamlit/config.toml",
                      "alma/models/weights/mnist_smallcnn.pt", "alma/cli/explorer.py"):
         assert expected in names, expected
