@@ -13,7 +13,7 @@ from alma.models import DEFAULT_MODEL, get_info, load_model
 from alma.samples import load_sample
 from ui.config import AttackSettings, InputRef, RunConfig
 from ui.outcome import RunOutcome, run_attack
-from ui.store import RunStore
+from ui.store.store import RunStore
 
 
 class Clock:

@@ -1,11 +1,6 @@
 """The run library: every finished run kept in an embedded SQLite store, and bundles to move runs between machines.
 
-Nothing here imports Streamlit: `ui.library` draws the Runs page on top of it.
+`store.RunStore` keeps `record.RunRecord`s (JSON and bytes: it needs neither torch nor Streamlit, so that writer
+processes start fast); `codec` turns a run into a record and back, checking every part; `bundle` exports and
+imports zip files of records; `location` says where the store lives. `ui.library` draws the Runs page on top.
 """
-from .bundle import BundleError, ImportReport, export_bundle, import_bundle
-from .codec import RunRecord, decode, encode
-from .location import default_path, store_path
-from .store import RunStore, RunSummary, StoreError
-
-__all__ = ["BundleError", "ImportReport", "RunRecord", "RunStore", "RunSummary", "StoreError", "decode",
-           "default_path", "encode", "export_bundle", "import_bundle", "store_path"]

@@ -2,7 +2,8 @@
 
 Layout: `manifest.json` ({"format": "alma-explorer-runs", "version": 1, "runs": [ids]}) and, per run,
 `runs/<id>/run.json`, its files (`trace.npz`, `images.npz`, the PNGs, `snapshots.npz` when kept) and
-`runs/<id>/upload` (the uploaded image it attacked, when kept). An import checks every run completely before adding
+`runs/<id>/upload` (the uploaded image it attacked, when kept). Every member is deflated, the npz files too: a
+truncated bundle must not look like the npz stored last in it. An import checks every run completely before adding
 it, adds each in its own transaction, and reports what it skipped and why.
 """
 from __future__ import annotations
@@ -14,7 +15,8 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from .codec import KNOWN_FILES, RunRecord, decode, is_run_id
+from .codec import decode, run_config
+from .record import KNOWN_FILES, RunRecord, is_run_id
 from .store import RunStore, StoreError
 
 BUNDLE_FORMAT = "alma-explorer-runs"
@@ -47,7 +49,7 @@ def export_bundle(records: Iterable[RunRecord]) -> bytes:
             folder = f"runs/{record.id}/"
             archive.writestr(folder + RUN_JSON, record.to_json())
             for name, data in record.files.items():
-                archive.writestr(folder + name, data, compress_type=zipfile.ZIP_STORED)  # npz and PNG: compressed
+                archive.writestr(folder + name, data)
             if record.upload is not None:
                 archive.writestr(folder + UPLOAD, record.upload)
     return buffer.getvalue()
@@ -134,6 +136,6 @@ def _record(archive: zipfile.ZipFile, names: set[str], run_id: object) -> RunRec
                            files=contents, upload=upload)
     except (KeyError, TypeError) as err:
         raise ValueError(f"its {RUN_JSON} lacks {err}") from None
-    if upload is not None and hashlib.sha256(upload).hexdigest() != record.config.input.sha256:
+    if upload is not None and hashlib.sha256(upload).hexdigest() != run_config(record).input.sha256:
         raise ValueError("its uploaded image is not the one the run attacked (sha256 differs)")
     return record

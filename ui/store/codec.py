@@ -2,18 +2,16 @@
 compressed npz (never pickled) for the trace, the exact images and the predictions, PNG for what people look at.
 
 The same parts are the rows of the store and the files of a bundle, so `decode` is also the validation of anything
-read back: it checks every part and raises `CodecError` with what is wrong.
+read back: it checks every part and raises `CodecError` with what is wrong. `save` and `load` put a run in a store
+and take it out.
 """
 from __future__ import annotations
 
 import io
 import json
 import math
-import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import torch
@@ -27,12 +25,10 @@ from ..config import FORMAT as CONFIG_FORMAT
 from ..config import ConfigError, RunConfig
 from ..images import png_bytes, to_uint8
 from ..outcome import Prediction, RunOutcome
+from .record import ADVERSARIAL_PNG, CLEAN_PNG, IMAGES, REQUIRED_FILES, SNAPSHOTS, THUMBNAIL_PNG, TRACE, RunRecord, \
+    is_run_id, new_id
+from .store import RunStore
 
-FORMAT = 1
-TRACE, IMAGES, SNAPSHOTS = "trace.npz", "images.npz", "snapshots.npz"
-CLEAN_PNG, ADVERSARIAL_PNG, THUMBNAIL_PNG = "clean.png", "adversarial.png", "thumbnail.png"
-REQUIRED_FILES = (TRACE, IMAGES, CLEAN_PNG, ADVERSARIAL_PNG, THUMBNAIL_PNG)
-KNOWN_FILES = (*REQUIRED_FILES, SNAPSHOTS)
 SNAPSHOT_BUDGET_BYTES = 8 * 2**20
 """Iterates kept with a saved run (float16): every K-th of those the run kept, with K as small as fits."""
 THUMBNAIL_SIZE = 96
@@ -46,44 +42,12 @@ class CodecError(ValueError):
     """A record that cannot be read back as a run; the message says which part and why."""
 
 
-def new_id() -> str:
-    """A random 128-bit run id, as 32 hex digits."""
-    return secrets.token_hex(16)
-
-
-def is_run_id(text: str) -> bool:
-    return isinstance(text, str) and len(text) == 32 and all(c in "0123456789abcdef" for c in text)
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One run as stored: its id, name, date (Unix seconds) and pin; `meta` (JSON: config and outcome) and
-    `files` (name → bytes); `upload`: the bytes of the uploaded image it attacked, when kept."""
-
-    id: str
-    name: str
-    created: float
-    pinned: bool
-    meta: dict[str, Any]
-    files: dict[str, bytes]
-    upload: bytes | None = field(default=None, repr=False)
-
-    @property
-    def config(self) -> RunConfig:
-        config = self.meta.get("config")
-        if not isinstance(config, dict):
-            raise ConfigError("the run has no config")
-        return RunConfig.from_json(json.dumps({**config, "format": CONFIG_FORMAT}))
-
-    @property
-    def size(self) -> int:
-        """Bytes of its files (an upload is shared by the runs that attacked it, and counted once)."""
-        return sum(len(data) for data in self.files.values())
-
-    def to_json(self) -> str:
-        """The record's own JSON (run.json of a bundle): everything but the files."""
-        return json.dumps({"format": FORMAT, "id": self.id, "name": self.name, "created": self.created,
-                           "pinned": self.pinned, **self.meta}, indent=2, ensure_ascii=False)
+def run_config(record: RunRecord) -> RunConfig:
+    """The record's run config; `ConfigError` when it has none, or an invalid one."""
+    config = record.meta.get("config")
+    if not isinstance(config, dict):
+        raise ConfigError("the run has no config")
+    return RunConfig.from_json(json.dumps({**config, "format": CONFIG_FORMAT}))
 
 
 def default_name(config: RunConfig) -> str:
@@ -115,15 +79,15 @@ def decode(record: RunRecord) -> RunOutcome:
     if missing:
         raise CodecError(f"missing {', '.join(missing)}")
     try:
-        config = record.config
-    except (ConfigError, KeyError, TypeError) as err:
+        config = run_config(record)
+    except ConfigError as err:
         raise CodecError(f"its config is invalid: {err}") from None
     try:
         values = {name: record.meta["outcome"][name] for name in _OUTCOME_FIELDS}
         images = _load(record.files[IMAGES], (*_PREDICTIONS, "clean", "adversarial", "distance_map"))
         trace = _trace(_load(record.files[TRACE], (*RECORDED, *_TRACE_EXTRA, "start")),
                        _snapshots(record.files.get(SNAPSHOTS)))
-        for name in ("clean.png", "adversarial.png", "thumbnail.png"):
+        for name in (CLEAN_PNG, ADVERSARIAL_PNG, THUMBNAIL_PNG):
             Image.open(io.BytesIO(record.files[name])).verify()
     except CodecError:
         raise
@@ -141,6 +105,19 @@ def decode(record: RunRecord) -> RunOutcome:
         num_backwards=int(values["num_backwards"]), wall_seconds=float(values["wall_seconds"]))
     _check(outcome)
     return outcome
+
+
+def save(store: RunStore, outcome: RunOutcome, name: str | None = None, upload: bytes | None = None) -> str:
+    """Keeps `outcome` in `store` (with the bytes of its uploaded image, when given); returns its new id."""
+    record = encode(outcome, name=name, upload=upload)
+    store.put(record)
+    return record.id
+
+
+def load(store: RunStore, run_id: str) -> RunOutcome | None:
+    """The run `run_id` of `store`, None when there is none; `CodecError` when it is damaged."""
+    record = store.record(run_id)
+    return None if record is None else decode(record)
 
 
 def _npz(arrays: Mapping[str, np.ndarray]) -> bytes:

@@ -1,4 +1,4 @@
-"""`RunStore`: the runs in one SQLite file. Every write is one transaction (a crash leaves the store as it was
+"""`RunStore`: the run records (see `record`) in one SQLite file. Every write is one transaction (a crash leaves the store as it was
 before or after it, never with half a run); SQLite's locks let several sessions and processes write at once; the
 oldest unpinned runs are evicted when the store grows past its size bound."""
 from __future__ import annotations
@@ -14,9 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..outcome import RunOutcome
-from .codec import THUMBNAIL_PNG, RunRecord, decode, encode
 from .location import MEMORY, store_path
+from .record import THUMBNAIL_PNG, RunRecord
 from .schema import SchemaError, migrate
 
 MAX_BYTES_ENV = "ALMA_STORE_MAX_MB"
@@ -80,17 +79,13 @@ class RunStore:
 
     # --- writing ---------------------------------------------------------------------------------------------------
 
-    def save(self, outcome: RunOutcome, name: str | None = None, upload: bytes | None = None) -> str:
-        """Keeps `outcome` (with the bytes of its uploaded image, when given); returns its new id."""
-        record = encode(outcome, name=name, upload=upload)
-        self.put(record)
-        return record.id
-
     def put(self, record: RunRecord) -> None:
         """Adds `record` in one transaction, then evicts the oldest unpinned runs while the store is too large."""
-        config = record.config
-        outcome = record.meta["outcome"]
-        sha256 = config.input.sha256 if record.upload is not None else None
+        try:
+            columns = record.columns()
+        except (KeyError, TypeError, ValueError) as err:
+            raise StoreError(f"The run's record is incomplete ({err}).") from None
+        sha256 = columns.pop("upload_sha256") if record.upload is not None else None
         if sha256 is not None and hashlib.sha256(record.upload).hexdigest() != sha256:
             raise StoreError("The kept upload is not the image the run attacked (its sha256 differs).")
         with self._transaction("save the run") as db:
@@ -98,9 +93,9 @@ class RunStore:
                 raise StoreError(f"A run with the id {record.id} is already in the library.")
             db.execute("INSERT INTO runs (id, name, created, pinned, model, distance, input, steps, final_distance, "
                        "success, size, meta, upload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       (record.id, record.name, record.created, int(record.pinned), config.model,
-                        config.attack.distance, config.input.describe(), int(outcome["steps"]), outcome["distance"],
-                        int(bool(outcome["success"])), record.size, json.dumps(record.meta), sha256))
+                       (record.id, record.name, record.created, int(record.pinned), columns["model"],
+                        columns["distance"], columns["input"], columns["steps"], columns["final_distance"],
+                        int(columns["success"]), record.size, json.dumps(record.meta), sha256))
             db.executemany("INSERT INTO files (run_id, name, data) VALUES (?, ?, ?)",
                            [(record.id, name, data) for name, data in record.files.items()])
             if sha256 is not None:
@@ -148,16 +143,6 @@ class RunStore:
         return RunRecord(id=run_id, name=row[0], created=row[1], pinned=bool(row[2]), meta=json.loads(row[3]),
                          files=files, upload=upload)
 
-    def outcome(self, run_id: str) -> RunOutcome | None:
-        """The run itself, as the explorer made it; None when there is none with this id."""
-        record = self.record(run_id)
-        if record is None:
-            return None
-        try:
-            return decode(record)
-        except ValueError as err:
-            raise StoreError(f"The stored run {run_id} is damaged and cannot be shown: {err}.") from None
-
     def total_bytes(self) -> int:
         with self._errors("measure the library"), self._lock:
             return self._total(self._db)
@@ -200,7 +185,8 @@ class RunStore:
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite has rolled back already after e.g. a full disk
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
