@@ -36,13 +36,13 @@ def selected(runs: list[RunSummary]) -> list[str]:
 
 def filtered(runs: list[RunSummary]) -> list[RunSummary]:
     """The filter and sort row, and the runs it keeps, in its order."""
-    text_col, model_col, distance_col, sort_col, pinned_col = st.columns([3, 2, 2, 2, 1], vertical_alignment="bottom")
+    text_col, model_col, distance_col, sort_col, pinned_col = st.columns([3, 2, 2, 2, 1.4], vertical_alignment="bottom")
     text = text_col.text_input("Filter", key="lib_filter", placeholder="name, model or input contains…")
     models = model_col.multiselect("Model", sorted({r.model for r in runs}), key="lib_models")
     kinds = distance_col.multiselect("Distance", sorted({r.distance for r in runs}), key="lib_distances",
                                      format_func=distance_label)
     order = sort_col.selectbox("Sort", list(SORTS), key="lib_sort")
-    pinned_only = pinned_col.toggle("Pinned", key="lib_pinned_only", help="Only the pinned runs")
+    pinned_only = pinned_col.toggle("Pinned only", key="lib_pinned_only")
     needle = text.strip().lower()
     kept = [r for r in runs if (not needle or needle in f"{r.name} {r.model} {r.input}".lower())
             and (not models or r.model in models) and (not kinds or r.distance in kinds)
@@ -65,13 +65,14 @@ def _card(store: RunStore, run: RunSummary) -> None:
     final = f"{distance_label(run.distance)} = {run.final_distance:.4g}" if run.success else "no adversarial"
     st.caption(f"{run.model} · {run.input}  \n{final} · {run.steps} steps · "
                f"{time.strftime('%Y-%m-%d %H:%M', time.localtime(run.created))}")
-    open_col, pin_col, select_col = st.columns(3, vertical_alignment="center")
-    open_col.button("Open", key=f"lib_open_{run.id}", on_click=show, args=({"run": run.id},),
-                    icon=":material/open_in_full:")
-    pin_col.button("Unpin" if run.pinned else "Pin", key=f"lib_pin_{run.id}", on_click=_act,
-                   args=(store.set_pinned, run.id, not run.pinned), help="A pinned run is never evicted.")
+    open_col, pin_col = st.columns(2)
+    open_col.button("Open", key=f"lib_open_{run.id}", on_click=show, args=({"run": run.id},), width="stretch")
+    pin_col.button("Unpin" if run.pinned else "Pin", key=f"lib_pin_{run.id}", on_click=_act, icon=":material/push_pin:",
+                   args=(store.set_pinned, run.id, not run.pinned), width="stretch",
+                   help="A pinned run is never evicted.")
+    select_col, edit_col = st.columns(2, vertical_alignment="center")
     select_col.checkbox("Select", key=select_key(run.id), help="Select two to compare, or any to export.")
-    with st.popover("Rename or delete", icon=":material/edit:"):
+    with edit_col.popover("Edit", icon=":material/edit:", width="stretch"):
         name_key = f"lib_name_{run.id}"
         st.session_state.setdefault(name_key, run.name)
         st.text_input("Name", key=name_key, max_chars=200)
