@@ -166,7 +166,8 @@ def test_two_runs_compared_overlay_their_charts_and_show_deltas(saved: Saved) ->
     settings = at.dataframe[0].value
     assert list(settings["setting"]) == ["alpha"]
     table = at.dataframe[1].value.set_index("metric")
-    assert table.loc["ℓ2", "A"] == pytest.approx(a.metrics["l2"]) and table.loc["ℓ2", "B"] == pytest.approx(b.metrics["l2"])
+    assert table.loc["ℓ2", "A"] == pytest.approx(a.metrics["l2"])
+    assert table.loc["ℓ2", "B"] == pytest.approx(b.metrics["l2"])
     assert table.loc["ℓ2", "Δ"] == pytest.approx(b.metrics["l2"] - a.metrics["l2"])
     assert table.loc["Final D (own distance)", "Δ"] == pytest.approx(b.distance - a.distance)
     assert sum("Adversarial" == i.captions[0] for i in at.image) == 2

@@ -8,8 +8,8 @@ import pytest
 
 from ui.outcome import RunOutcome
 from ui.store.codec import CodecError, load, save
-from ui.store.store import RunStore, StoreError
 from ui.store.schema import SCHEMA_VERSION
+from ui.store.store import RunStore, StoreError
 
 
 def test_a_corrupt_store_file_is_reported_and_left_untouched(store_file: Path) -> None:

@@ -1,4 +1,5 @@
-"""Writer processes for the concurrency and crash tests: each opens the store file itself and adds runs (records\nonly: these processes import neither torch nor the codec, so they start in a fraction of a second)."""
+"""Writer processes for the concurrency and crash tests: each opens the store file itself and adds runs (records
+only: these processes import neither torch nor the codec, so they start in a fraction of a second)."""
 from __future__ import annotations
 
 import dataclasses

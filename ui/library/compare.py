@@ -66,7 +66,8 @@ def _settings(a: RunOutcome, b: RunOutcome) -> None:
             **asdict(a.config.attack)}
     right = {"model": b.config.model, "input": b.config.input.describe(), "device": b.config.device,
              **asdict(b.config.attack)}
-    rows = [{"setting": name, "A": str(left[name]), "B": str(right[name])} for name in left if left[name] != right[name]]
+    rows = [{"setting": name, "A": str(left[name]), "B": str(right[name])}
+            for name in left if left[name] != right[name]]
     if rows:
         st.markdown("**Settings that differ**")
         st.dataframe(pd.DataFrame(rows), hide_index=True)

@@ -30,7 +30,8 @@ def reopen(store: RunStore, run_id: str) -> tuple[RunRecord, RunOutcome] | None:
         record = store.record(run_id)
         if record is None:
             st.warning(f"There is no run {run_id[:8]}… in this library: it was deleted, evicted, or saved on "
-                       "another machine (export it there as a bundle, and import it here).", icon=":material/search_off:")
+                       "another machine (export it there as a bundle, and import it here).",
+                       icon=":material/search_off:")
             return None
         return record, decode(record)
     except (CodecError, StoreError) as err:

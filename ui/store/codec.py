@@ -25,8 +25,18 @@ from ..config import FORMAT as CONFIG_FORMAT
 from ..config import ConfigError, RunConfig
 from ..images import png_bytes, to_uint8
 from ..outcome import Prediction, RunOutcome
-from .record import ADVERSARIAL_PNG, CLEAN_PNG, IMAGES, REQUIRED_FILES, SNAPSHOTS, THUMBNAIL_PNG, TRACE, RunRecord, \
-    is_run_id, new_id
+from .record import (
+    ADVERSARIAL_PNG,
+    CLEAN_PNG,
+    IMAGES,
+    REQUIRED_FILES,
+    SNAPSHOTS,
+    THUMBNAIL_PNG,
+    TRACE,
+    RunRecord,
+    is_run_id,
+    new_id,
+)
 from .store import RunStore
 
 SNAPSHOT_BUDGET_BYTES = 8 * 2**20

@@ -1,6 +1,6 @@
-"""`RunStore`: the run records (see `record`) in one SQLite file. Every write is one transaction (a crash leaves the store as it was
-before or after it, never with half a run); SQLite's locks let several sessions and processes write at once; the
-oldest unpinned runs are evicted when the store grows past its size bound."""
+"""`RunStore`: the run records (see `record`) in one SQLite file. Every write is one transaction (a crash leaves the
+store as it was before or after it, never with half a run); SQLite's locks let several sessions and processes write
+at once; the oldest unpinned runs are evicted when the store grows past its size bound."""
 from __future__ import annotations
 
 import hashlib
