@@ -3,6 +3,7 @@ exported; the explorer's URL restores its settings and its last run; a damaged s
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from alma.samples import draw_digit
 from ui.images import image_png
 from ui.outcome import RunOutcome
 from ui.store.bundle import import_bundle
@@ -196,3 +198,27 @@ def test_a_damaged_store_leaves_the_app_working(tmp_path: Path, monkeypatch: pyt
     assert "Not saved to the run library" in at.warning[0].value
     assert metrics(at)["Steps run"] == "5"  # the run itself is shown
     assert damaged.read_bytes() == b"not a database at all" * 100
+
+
+def test_an_uploaded_image_is_kept_by_its_hash_only_while_the_setting_is_on(tmp_path: Path, served,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALMA_STORE", str(tmp_path / "runs.sqlite"))
+    png = image_png(1 - draw_digit(3), enlarge=False)
+    at = explorer(steps=5)
+    at.button_group(key="source").set_value("Upload").run()
+    at.file_uploader(key="upload").set_value(("three.png", png, "image/png")).run()
+    assert at.toggle(key="library_keep_uploads_toggle").value  # on by default
+    finish(at.button(key="run").click().run(), RUN_KEY)
+    run_id = at.query_params["run"]
+    assert at.query_params["upload"] == hashlib.sha256(png).hexdigest() and "sample" not in at.query_params
+    store = RunStore(tmp_path / "runs.sqlite")
+    assert store.record(run_id).upload == png
+
+    at.toggle(key="library_keep_uploads_toggle").set_value(False).run()
+    finish(at.button(key="run").click().run(), RUN_KEY)
+    assert "keeping uploads is off" in at.warning[0].value
+    assert [s.id for s in store.list()] == [run_id]
+
+    runs = _runs_page({"run": run_id})
+    [download] = [d for d in runs.get("download_button") if d.proto.label == "The uploaded image"]
+    assert served(download.proto.url) == png

@@ -2,10 +2,12 @@
 iterates, exports, images, predictions, metrics, downloads), and its settings as a link to the explorer."""
 from __future__ import annotations
 
+import io
 import time
 from urllib.parse import urlencode
 
 import streamlit as st
+from PIL import Image
 
 from alma.models import ModelInfo, get_info
 
@@ -66,8 +68,18 @@ def open_run(store: RunStore, run_id: str) -> None:
         note += " (upload the same image there: " + ("download it below)." if record.upload else "it was not kept).")
     st.markdown(note)
     if record.upload:
-        st.download_button("The uploaded image", record.upload, f"upload_{config.input.sha256[:12]}",
-                           key="lib_upload_download", on_click="ignore", icon=":material/download:")
+        name = f"upload_{config.input.sha256[:12]}{_suffix(record.upload)}"
+        st.download_button("The uploaded image", record.upload, name, key="lib_upload_download", on_click="ignore",
+                           icon=":material/download:")
     scrubber(outcome, info, get_model(info, "cpu"), key="lib_scrub")
     export_panel({"": outcome}, info, key="lib_export")
     result_panel(outcome, info, key="lib_result")
+
+
+def _suffix(data: bytes) -> str:
+    """The file name extension of an image's bytes (as Pillow reads its header), "" when unknown."""
+    try:
+        kind = Image.open(io.BytesIO(data)).format
+    except (OSError, ValueError):
+        return ""
+    return f".{kind.lower().replace('jpeg', 'jpg')}" if kind else ""
