@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from alma.samples import draw_digit
 from ui.images import image_png
 from ui.outcome import RunOutcome
-from ui.store.bundle import import_bundle
+from ui.store.bundle import export_bundle, import_bundle
 from ui.store.codec import load
 from ui.store.store import RunStore
 
@@ -222,3 +222,20 @@ def test_an_uploaded_image_is_kept_by_its_hash_only_while_the_setting_is_on(tmp_
     runs = _runs_page({"run": run_id})
     [download] = [d for d in runs.get("download_button") if d.proto.label == "The uploaded image"]
     assert served(download.proto.url) == png
+
+
+def test_importing_a_bundle_reports_what_it_added_and_skipped(saved: Saved, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    source = RunStore(saved.store)
+    good = export_bundle([source.record(saved.ids[0])])
+    monkeypatch.setenv("ALMA_STORE", str(tmp_path / "runs.sqlite"))
+    at = _runs_page()
+    at.file_uploader(key="lib_import").set_value(("runs.zip", good, "application/zip")).run()
+    assert not at.exception, at.exception
+    assert at.success[0].value.startswith("Imported 1 run:")
+    assert f"lib_open_{saved.ids[0]}" in [b.key for b in at.button]
+    at.file_uploader(key="lib_import").set_value(("again.zip", good, "application/zip")).run()
+    assert "already in the library" in at.warning[0].value
+    at.file_uploader(key="lib_import").set_value(("cut.zip", good[:1000], "application/zip")).run()
+    assert "not a zip archive, or it is truncated" in at.error[0].value
+    assert [s.id for s in RunStore(tmp_path / "runs.sqlite").list()] == [saved.ids[0]]

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .codec import decode, run_config
+from .record import FORMAT as RECORD_FORMAT
 from .record import KNOWN_FILES, RunRecord, is_run_id
 from .store import RunStore, StoreError
 
@@ -129,6 +130,8 @@ def _record(archive: zipfile.ZipFile, names: set[str], run_id: object) -> RunRec
         raise ValueError(f"its {RUN_JSON} is not JSON ({err})") from None
     if not isinstance(meta, dict) or meta.get("id") != run_id:
         raise ValueError(f"its {RUN_JSON} names another run")
+    if meta.get("format") != RECORD_FORMAT:
+        raise ValueError(f"its {RUN_JSON} is of format {meta.get('format')!r}, this version reads {RECORD_FORMAT}")
     upload = contents.pop(UPLOAD, None)
     try:
         record = RunRecord(id=run_id, name=str(meta["name"]), created=float(meta["created"]),
