@@ -15,6 +15,7 @@ KEEP_UPLOADS = "library_keep_uploads"
 _TOGGLE = "library_keep_uploads_toggle"
 SAVED = "library_saved"
 """(outcome, run id or None, message or None) of the explorer's last finished run."""
+RUNS_PAGE = "pages/7_Runs.py"
 UPLOAD_KEY = "upload"
 """The explorer's image uploader."""
 
@@ -65,8 +66,11 @@ def saved_note(outcome: RunOutcome) -> None:
     _, run_id, message = saved
     if run_id is None:
         st.warning(message, icon=":material/warning:")
-    else:
-        st.caption(f"Saved to the run library: [open it on the Runs page](Runs?run={run_id}) (id {run_id[:8]}…).")
+        return
+    note, link = st.columns([3, 1], vertical_alignment="center")
+    note.caption(f"Saved to the run library (id {run_id[:8]}…); this page's URL now links to it.")
+    link.page_link(RUNS_PAGE, label="Open it on the Runs page", icon=":material/inventory_2:",
+                   query_params={"run": run_id})
 
 
 def _upload(sha256: str) -> bytes | None:

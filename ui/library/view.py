@@ -15,12 +15,14 @@ from ..export_panel import export_panel
 from ..models import get_model
 from ..outcome import RunOutcome
 from ..panels import result_panel
-from ..scrubber import scrubber
+from ..scrubber import PLAY_KEY, SPEED_KEY, STEP_KEY, scrubber
 from ..store.codec import CodecError, decode
 from ..store.record import RunRecord, is_run_id
 from ..store.store import RunStore, StoreError
 from .links import settings_params
 from .navigation import back_button
+
+_SHOWN = "lib_shown_run"
 
 
 def reopen(store: RunStore, run_id: str) -> tuple[RunRecord, RunOutcome] | None:
@@ -71,6 +73,10 @@ def open_run(store: RunStore, run_id: str) -> None:
         name = f"upload_{config.input.sha256[:12]}{_suffix(record.upload)}"
         st.download_button("The uploaded image", record.upload, name, key="lib_upload_download", on_click="ignore",
                            icon=":material/download:")
+    if st.session_state.get(_SHOWN) != run_id:  # another run than the scrubber last showed: it starts afresh
+        for key in (STEP_KEY, PLAY_KEY, SPEED_KEY):
+            st.session_state.pop(key, None)
+        st.session_state[_SHOWN] = run_id
     scrubber(outcome, info, get_model(info, "cpu"), key="lib_scrub")
     export_panel({"": outcome}, info, key="lib_export")
     result_panel(outcome, info, key="lib_result")
