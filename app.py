@@ -187,6 +187,7 @@ def attack_explorer() -> None:
         scrubber(latest, latest_info, model if latest.config.model == info.name else None)
         export_panel({"": latest}, latest_info, key="explorer_export")
         result_panel(latest, latest_info)
+    library.save_pending()  # the finished run goes to the library once the page has drawn it
 
 
 def _pages() -> list[st.Page]:

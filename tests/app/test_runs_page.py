@@ -210,6 +210,7 @@ def test_an_uploaded_image_is_kept_by_its_hash_only_while_the_setting_is_on(tmp_
     assert at.toggle(key="library_keep_uploads_toggle").value  # on by default
     finish(at.button(key="run").click().run(), RUN_KEY)
     run_id = at.query_params["run"]
+    assert any(c.value.startswith(f"Saved to the run library (id {run_id[:8]}") for c in at.caption)
     assert at.query_params["upload"] == hashlib.sha256(png).hexdigest() and "sample" not in at.query_params
     store = RunStore(tmp_path / "runs.sqlite")
     assert store.record(run_id).upload == png

@@ -1,20 +1,23 @@
-"""A finished explorer run goes to the library as it lands in the session's history; an uploaded image goes with it
-(stored once, by its sha256) only while "Keep uploaded images with saved runs" is on."""
+"""A finished explorer run goes to the library as it lands in the session's history (written once the page has drawn
+it); an uploaded image goes with it (stored once, by its sha256) only while "Keep uploaded images with saved runs"
+is on."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
 
 from ..outcome import RunOutcome
-from ..store.codec import save
+from ..store.codec import encode
+from ..store.record import new_id
 from ..store.store import StoreError
 from .access import library
 
 KEEP_UPLOADS = "library_keep_uploads"
 _TOGGLE = "library_keep_uploads_toggle"
 SAVED = "library_saved"
-"""(outcome, run id or None, message or None) of the explorer's last finished run."""
 RUNS_PAGE = "pages/7_Runs.py"
 UPLOAD_KEY = "upload"
 """The explorer's image uploader."""
@@ -29,48 +32,80 @@ def keep_uploads_toggle() -> None:
                    "saved, and no uploaded image is written anywhere.")
 
 
-def keep(outcome: RunOutcome) -> str | None:
-    """Saves `outcome` to the library; returns its id (None when not saved: the reason is shown by `saved_note`)."""
-    run_id, message = None, None
-    store, error = library()
+@dataclass
+class _Saving:
+    """The explorer's last finished run and its place in the library: `run_id` (chosen when it finished) while it is
+    saved or once saved, else None and `message` says why; `pending` until it is written."""
+
+    outcome: RunOutcome
+    run_id: str | None
+    message: str | None = None
+    pending: bool = False
+    upload: bytes | None = field(default=None, repr=False)
+    slot: Any = field(default=None, repr=False)
+
+
+def keep(outcome: RunOutcome) -> None:
+    """Marks `outcome` to be saved at the end of this page run (`save_pending`), once the page has drawn it: the
+    result shows as soon as it is there, the write comes after."""
     sha256 = outcome.config.input.sha256
-    if store is None:
-        message = f"Not saved to the run library: {error}"
-    elif sha256 and not st.session_state.get(KEEP_UPLOADS, True):
+    if sha256 and not st.session_state.get(KEEP_UPLOADS, True):
         message = "Not saved to the run library: it attacked an uploaded image, and keeping uploads is off."
-    else:
-        try:
-            run_id = save(store, outcome, upload=_upload(sha256) if sha256 else None)
-        except StoreError as err:
-            message = f"Not saved to the run library: {err}"
-    st.session_state[SAVED] = (outcome, run_id, message)
-    return run_id
+        st.session_state[SAVED] = _Saving(outcome, None, message)
+        return
+    st.session_state[SAVED] = _Saving(outcome, new_id(), pending=True, upload=_upload(sha256) if sha256 else None)
+
+
+def save_pending() -> None:
+    """Writes the run `keep` marked, and puts its note in the place `saved_note` kept for it."""
+    saving: _Saving | None = st.session_state.get(SAVED)
+    if saving is None or not saving.pending:
+        return
+    saving.pending = False
+    store, error = library()
+    try:
+        if store is None:
+            raise StoreError(error)
+        store.put(encode(saving.outcome, run_id=saving.run_id, upload=saving.upload))
+    except StoreError as err:
+        saving.run_id, saving.message = None, f"Not saved to the run library: {err}"
+    saving.upload = None
+    if saving.slot is not None:
+        with saving.slot.container():
+            _note(saving)
 
 
 def saved_id(outcome: RunOutcome) -> str | None:
-    """The library id of the explorer's `outcome`, when it was saved."""
-    saved = st.session_state.get(SAVED)
-    return saved[1] if saved is not None and saved[0] is outcome else None
+    """The library id of the explorer's `outcome`, when it is saved (or being saved)."""
+    saving: _Saving | None = st.session_state.get(SAVED)
+    return saving.run_id if saving is not None and saving.outcome is outcome else None
 
 
 def remember(outcome: RunOutcome, run_id: str) -> None:
     """`outcome` is the saved run `run_id` (reopened from the library)."""
-    st.session_state[SAVED] = (outcome, run_id, None)
+    st.session_state[SAVED] = _Saving(outcome, run_id)
 
 
 def saved_note(outcome: RunOutcome) -> None:
     """One line under the explorer's last run: where it was saved, or why it was not."""
-    saved = st.session_state.get(SAVED)
-    if saved is None or saved[0] is not outcome:
+    saving: _Saving | None = st.session_state.get(SAVED)
+    if saving is None or saving.outcome is not outcome:
         return
-    _, run_id, message = saved
-    if run_id is None:
-        st.warning(message, icon=":material/warning:")
-        return
-    note, link = st.columns([3, 1], vertical_alignment="center")
-    note.caption(f"Saved to the run library (id {run_id[:8]}…); this page's URL now links to it.")
-    link.page_link(RUNS_PAGE, label="Open it on the Runs page", icon=":material/inventory_2:",
-                   query_params={"run": run_id})
+    saving.slot = st.empty()
+    with saving.slot.container():
+        _note(saving)
+
+
+def _note(saving: _Saving) -> None:
+    if saving.pending:
+        st.caption("Saving to the run library…")
+    elif saving.run_id is None:
+        st.warning(saving.message, icon=":material/warning:")
+    else:
+        note, link = st.columns([3, 1], vertical_alignment="center")
+        note.caption(f"Saved to the run library (id {saving.run_id[:8]}…); this page's URL now links to it.")
+        link.page_link(RUNS_PAGE, label="Open it on the Runs page", icon=":material/inventory_2:",
+                       query_params={"run": saving.run_id})
 
 
 def _upload(sha256: str) -> bytes | None:
