@@ -187,7 +187,7 @@ def attack_explorer() -> None:
         scrubber(latest, latest_info, model if latest.config.model == info.name else None)
         export_panel({"": latest}, latest_info, key="explorer_export")
         result_panel(latest, latest_info)
-    library.save_pending()  # the finished run goes to the library once the page has drawn it
+    library.finish_saving()  # the library's note on the last run, once its write (started when it ended) is done
 
 
 def _pages() -> list[st.Page]:

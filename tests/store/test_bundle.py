@@ -106,6 +106,7 @@ def _pickled_npz(outcome: RunOutcome) -> bytes:
     ("images.npz", "pickled", "Object arrays cannot be loaded"),  # refused, never unpickled
     ("run.json", b"{not json", "not JSON"),
     ("run.json", "format 2", "is of format 2, this version reads 1"),
+    ("run.json", "bad metrics", "damaged file or value"),
     ("adversarial.png", b"\x89PNG\r\n\x1a\n broken", "damaged file"),
     ("upload", b"another image", "sha256 differs"),
     ("evil.pkl", b"\x80\x04K\x01.", "unexpected files evil.pkl"),
@@ -118,8 +119,11 @@ def test_a_damaged_run_is_skipped_with_its_reason_and_the_others_imported(two_ru
     path = f"runs/{bad}/{member}"
 
     data = _pickled_npz(outcome) if data == "pickled" else data
+    meta = json.loads(source.record(bad).to_json())
     if data == "format 2":  # the run.json of a newer version
-        data = json.dumps({**json.loads(source.record(bad).to_json()), "format": 2})
+        data = json.dumps({**meta, "format": 2})
+    if data == "bad metrics":
+        data = json.dumps({**meta, "outcome": {**meta["outcome"], "metrics": ["l2", "two"]}})
 
     def change(name: str, original: bytes) -> bytes | None:
         return data if name == path else original

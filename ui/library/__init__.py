@@ -3,7 +3,7 @@ and the settings (`st.query_params`), the gallery, a run reopened, two runs comp
 The store itself is `ui.store`."""
 from .links import publish_explorer, restore_explorer
 from .page import runs_page
-from .saving import keep, keep_uploads_toggle, save_pending, saved_note
+from .saving import finish_saving, keep, keep_uploads_toggle, saved_note
 
-__all__ = ["keep", "keep_uploads_toggle", "publish_explorer", "restore_explorer", "runs_page", "save_pending",
+__all__ = ["finish_saving", "keep", "keep_uploads_toggle", "publish_explorer", "restore_explorer", "runs_page",
            "saved_note"]

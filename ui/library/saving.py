@@ -1,18 +1,20 @@
-"""A finished explorer run goes to the library as it lands in the session's history (written once the page has drawn
-it); an uploaded image goes with it (stored once, by its sha256) only while "Keep uploaded images with saved runs"
-is on."""
+"""A finished explorer run goes to the library as it lands in the session's history (written in a thread while the
+page draws it); an uploaded image goes with it (stored once, by its sha256) only while "Keep uploaded images with
+saved runs" is on."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
+from ..errors import user_message
 from ..outcome import RunOutcome
 from ..store.codec import encode
 from ..store.record import new_id
-from ..store.store import StoreError
+from ..store.store import RunStore, StoreError
 from .access import library
 
 KEEP_UPLOADS = "library_keep_uploads"
@@ -35,44 +37,51 @@ def keep_uploads_toggle() -> None:
 @dataclass
 class _Saving:
     """The explorer's last finished run and its place in the library: `run_id` (chosen when it finished) while it is
-    saved or once saved, else None and `message` says why; `pending` until it is written."""
+    written or once written, else None and `message` says why; `writer` while it is written."""
 
     outcome: RunOutcome
     run_id: str | None
     message: str | None = None
-    pending: bool = False
-    upload: bytes | None = field(default=None, repr=False)
+    writer: threading.Thread | None = field(default=None, repr=False)
     slot: Any = field(default=None, repr=False)
 
 
 def keep(outcome: RunOutcome) -> None:
-    """Marks `outcome` to be saved at the end of this page run (`save_pending`), once the page has drawn it: the
-    result shows as soon as it is there, the write comes after."""
+    """Starts writing `outcome` to the library in a thread of the server: the page draws the result meanwhile, and
+    the write completes even if the session goes away (a reload); `finish_saving` waits for it."""
     sha256 = outcome.config.input.sha256
     if sha256 and not st.session_state.get(KEEP_UPLOADS, True):
         message = "Not saved to the run library: it attacked an uploaded image, and keeping uploads is off."
         st.session_state[SAVED] = _Saving(outcome, None, message)
         return
-    st.session_state[SAVED] = _Saving(outcome, new_id(), pending=True, upload=_upload(sha256) if sha256 else None)
-
-
-def save_pending() -> None:
-    """Writes the run `keep` marked, and puts its note in the place `saved_note` kept for it."""
-    saving: _Saving | None = st.session_state.get(SAVED)
-    if saving is None or not saving.pending:
-        return
-    saving.pending = False
+    saving = _Saving(outcome, new_id())
     store, error = library()
-    try:
-        if store is None:
-            raise StoreError(error)
-        store.put(encode(saving.outcome, run_id=saving.run_id, upload=saving.upload))
-    except StoreError as err:
-        saving.run_id, saving.message = None, f"Not saved to the run library: {err}"
-    saving.upload = None
+    saving.writer = threading.Thread(target=_write, args=(saving, store, error, _upload(sha256) if sha256 else None),
+                                     name="alma-save-run")
+    saving.writer.start()
+    st.session_state[SAVED] = saving
+
+
+def finish_saving() -> None:
+    """Waits for the write `keep` started, and puts its note in the place `saved_note` kept for it."""
+    saving: _Saving | None = st.session_state.get(SAVED)
+    if saving is None or saving.writer is None:
+        return
+    saving.writer.join()
+    saving.writer = None
     if saving.slot is not None:
         with saving.slot.container():
             _note(saving)
+
+
+def _write(saving: _Saving, store: RunStore | None, error: str | None, upload: bytes | None) -> None:
+    try:
+        if store is None:
+            raise StoreError(error)
+        store.put(encode(saving.outcome, run_id=saving.run_id, upload=upload))
+    except Exception as err:  # a store error, or anything else: the run stays shown, the note says why
+        saving.message = f"Not saved to the run library: {err if isinstance(err, StoreError) else user_message(err)}"
+        saving.run_id = None
 
 
 def saved_id(outcome: RunOutcome) -> str | None:
@@ -97,7 +106,7 @@ def saved_note(outcome: RunOutcome) -> None:
 
 
 def _note(saving: _Saving) -> None:
-    if saving.pending:
+    if saving.writer is not None:
         st.caption("Saving to the run library…")
     elif saving.run_id is None:
         st.warning(saving.message, icon=":material/warning:")

@@ -99,20 +99,21 @@ def decode(record: RunRecord) -> RunOutcome:
                        _snapshots(record.files.get(SNAPSHOTS)))
         for name in (CLEAN_PNG, ADVERSARIAL_PNG, THUMBNAIL_PNG):
             Image.open(io.BytesIO(record.files[name])).verify()
+        outcome = RunOutcome(
+            config=config, clean=images["clean"], adversarial=images["adversarial"],
+            distance_map=images["distance_map"], before=Prediction(images["before"]),
+            after=Prediction(images["after"]), after_8bit=Prediction(images["after_8bit"]),
+            success=bool(values["success"]),
+            distance=math.inf if values["distance"] is None else float(values["distance"]),
+            metrics={str(k): float(v) for k, v in dict(values["metrics"]).items()}, trace=trace,
+            steps=int(values["steps"]), stopped=bool(values["stopped"]), num_forwards=int(values["num_forwards"]),
+            num_backwards=int(values["num_backwards"]), wall_seconds=float(values["wall_seconds"]))
     except CodecError:
         raise
-    except (KeyError, TypeError) as err:
+    except KeyError as err:
         raise CodecError(f"its outcome lacks {err}") from None
-    except Exception as err:  # a damaged file: whatever numpy, zipfile or Pillow raise
-        raise CodecError(f"a damaged file ({type(err).__name__}: {err})") from None
-    outcome = RunOutcome(
-        config=config, clean=images["clean"], adversarial=images["adversarial"], distance_map=images["distance_map"],
-        before=Prediction(images["before"]), after=Prediction(images["after"]),
-        after_8bit=Prediction(images["after_8bit"]), success=bool(values["success"]),
-        distance=math.inf if values["distance"] is None else float(values["distance"]),
-        metrics={str(k): float(v) for k, v in dict(values["metrics"]).items()}, trace=trace,
-        steps=int(values["steps"]), stopped=bool(values["stopped"]), num_forwards=int(values["num_forwards"]),
-        num_backwards=int(values["num_backwards"]), wall_seconds=float(values["wall_seconds"]))
+    except Exception as err:  # a damaged file or value: whatever json's types, numpy, zipfile or Pillow raise
+        raise CodecError(f"a damaged file or value ({type(err).__name__}: {err})") from None
     _check(outcome)
     return outcome
 
