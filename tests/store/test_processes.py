@@ -3,7 +3,9 @@ leaves the store consistent, with every run it committed complete."""
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import time
+import types
 from pathlib import Path
 
 from ui.outcome import RunOutcome
@@ -16,13 +18,24 @@ SPAWN = multiprocessing.get_context("spawn")
 TIMEOUT_S = 120
 
 
+def _start(process: multiprocessing.process.BaseProcess) -> None:
+    """Starts `process` with an empty main module: a spawned process runs the parent's main module first, and after
+    an AppTest that is the app's script (which would start the app's worker pool in the writer)."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        process.start()
+    finally:
+        sys.modules["__main__"] = main
+
+
 def test_two_processes_writing_at_once_lose_nothing(outcome: RunOutcome, store_file: Path) -> None:
     RunStore(store_file).close()  # created once, as the app would
     record, start = encode(outcome), SPAWN.Event()
     processes = [SPAWN.Process(target=writers.write_runs, args=(str(store_file), record, tag, 12, start))
                  for tag in ("a", "b")]
     for process in processes:
-        process.start()
+        _start(process)
     start.set()
     for process in processes:
         process.join(TIMEOUT_S)
@@ -39,7 +52,7 @@ def test_a_writer_killed_mid_write_leaves_no_half_run(outcome: RunOutcome, store
     committed = SPAWN.Value("i", 0)
     writer = SPAWN.Process(target=writers.write_big_runs_forever,
                            args=(str(store_file), encode(outcome), 24 * 2**20, committed))
-    writer.start()
+    _start(writer)
     deadline = time.monotonic() + TIMEOUT_S
     while committed.value < 2:
         assert writer.is_alive() and time.monotonic() < deadline
