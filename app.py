@@ -12,7 +12,7 @@ import streamlit as st
 
 from alma.distances import get as get_distance
 from alma.models import ModelInfo, get_info
-from ui import live
+from ui import library, live
 from ui.config import ConfigError, InputRef, RunConfig
 from ui.errors import user_message
 from ui.export_panel import export_panel
@@ -29,7 +29,8 @@ from ui.widgets import apply_config, attack_settings, device_picker, model_picke
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 PAGE_ICONS = {"EMA_on_off": ":material/stacked_line_chart:", "Penalty_functions": ":material/functions:",
               "Learning_rate": ":material/trending_down:", "How_ALMA_works": ":material/school:",
-              "Compare_attacks": ":material/compare_arrows:", "Geometry": ":material/scatter_plot:"}
+              "Compare_attacks": ":material/compare_arrows:", "Geometry": ":material/scatter_plot:",
+              "Runs": ":material/inventory_2:"}
 PAGE_TITLES = {"EMA_on_off": "EMA on/off", "How_ALMA_works": "How ALMA works"}
 RUN_KEY = "explorer_run"
 PENDING_KEY = "pending_config"
@@ -97,6 +98,7 @@ def _draw_live(run: live.ActiveRun, snapshot: Snapshot) -> None:
 
 def _add_to_history(outcome: RunOutcome | None) -> None:
     if outcome is not None:
+        library.keep(outcome)
         session_history().add(outcome)
 
 
@@ -123,6 +125,7 @@ def _pending_config(chosen: ChosenInput | None, config: RunConfig | None) -> Run
 
 
 def attack_explorer() -> None:
+    library.restore_explorer()  # a reload or a link: the URL's settings and run, before the widgets are drawn
     st.title("Attack explorer")
     st.caption("Pick a model and an image, run ALMA, and watch the distance, the constraint, μ, ρ and the learning "
                "rate step by step. Pause and step through it to teach; download everything to reproduce it.")
@@ -134,6 +137,7 @@ def attack_explorer() -> None:
                          help="A config downloaded from a result: loading it reruns that run exactly.")
         if message := st.session_state.get("config_error"):
             st.error(message)
+        library.keep_uploads_toggle()
     model = get_model(info, device)
 
     run = live.active_run(RUN_KEY)
@@ -154,6 +158,7 @@ def attack_explorer() -> None:
     if chosen is not None and model is not None:
         config = RunConfig(model=info.name, input=input_ref or chosen.ref, attack=settings, device=device,
                            cpu_threads=threads)
+    library.publish_explorer(config)
 
     with top:
         # Run starts the job before the controls are drawn (the button's click is in the session state), so that
@@ -180,12 +185,14 @@ def attack_explorer() -> None:
     latest = session_history().latest()
     if latest is not None:
         st.subheader("Last run")
+        library.saved_note(latest)
         st.caption(f"{latest.config.model} · {latest.config.input.describe()} · {latest.steps} steps in "
                    f"{latest.wall_seconds:.2f} s ({latest.steps / max(latest.wall_seconds, 1e-9):.0f} steps/s)")
         latest_info = get_info(latest.config.model)
         scrubber(latest, latest_info, model if latest.config.model == info.name else None)
         export_panel({"": latest}, latest_info, key="explorer_export")
         result_panel(latest, latest_info)
+    library.finish_saving()  # the library's note on the last run, once its write (started when it ended) is done
 
 
 def _pages() -> list[st.Page]:

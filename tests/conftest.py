@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,14 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "MANIFEST.md").is_file():
         pytest.skip(f"offline data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _run_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The runs the app saves go to a store of this test session (and its servers), never to the user's library."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ALMA_STORE", str(tmp_path_factory.mktemp("run_store") / "runs.sqlite"))
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -213,3 +213,34 @@ def test_pause_resume_and_stop_a_running_attack(page: Page) -> None:
     main.get_by_text(re.compile(r"stopped after \d+ of 100000 steps")).wait_for(timeout=10_000)
     assert time.monotonic() - started < 10  # measured: about 3 s on 2 busy cores, the attack itself stops at once
     assert main.get_by_test_id("stException").count() == 0
+
+
+def _metric_exact(page: Page, label: str) -> str:
+    main = page.get_by_test_id("stMain")
+    metric = main.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label,
+                                                                                                         exact=True))
+    return metric.get_by_test_id("stMetricValue").inner_text()
+
+
+@pytest.mark.slow
+def test_a_reload_and_a_link_with_the_run_in_the_url_show_the_same_result(page: Page, app_url: str) -> None:
+    main = page.get_by_test_id("stMain")
+    _set_steps(page, 30)
+    main.get_by_role("button", name="Run attack").click()
+    main.get_by_text("Adversarial found").wait_for()
+    page.wait_for_url(re.compile(r"[?&]run=[0-9a-f]{32}"))
+    url, labels = page.url, ("ℓ2", "CIEDE2000", "Adversarial prediction", "First adversarial step")
+    run_id = re.search(r"run=([0-9a-f]{32})", url)[1]
+    shown = [_metric_exact(page, label) for label in labels]
+
+    page.reload()  # a new session: the settings and the run come back from the URL and the library
+    main.get_by_text("Adversarial found").wait_for()
+    assert page.url == url
+    assert [_metric_exact(page, label) for label in labels] == shown
+    main.get_by_text("Iterate at step 29").wait_for()
+    assert page.get_by_test_id("stSidebar").get_by_label("Custom number of steps").input_value() == "30"
+
+    page.goto(f"{app_url}/Runs?run={run_id}")  # the Runs page, opened by a link
+    main.get_by_text("Adversarial found").wait_for()
+    assert [_metric_exact(page, label) for label in labels] == shown
+    assert main.get_by_test_id("stException").count() == 0
