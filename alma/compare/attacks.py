@@ -124,6 +124,7 @@ ATTACKS: dict[str, AttackSpec] = {spec.name: spec for spec in (
     AttackSpec("alma-l1", "ALMA ℓ1 (ours)", "l1", _ours("l1"), "N steps", "alma"),
     AttackSpec("alma-l2", "ALMA ℓ2 (ours)", "l2", _ours("l2"), "N steps", "alma"),
     AttackSpec("alma-ciede2000", "ALMA CIEDE2000 (ours)", "ciede2000", _ours("ciede2000"), "N steps", "alma"),
+    AttackSpec("alma-lpips", "ALMA LPIPS (ours)", "lpips", _ours("lpips"), "N steps", "alma"),
     AttackSpec("adv_lib-alma-l1", "ALMA ℓ1 (adv_lib)", "l1", _adv_lib_alma("l1"), "N steps"),
     AttackSpec("adv_lib-alma-l2", "ALMA ℓ2 (adv_lib)", "l2", _adv_lib_alma("l2"), "N steps"),
     AttackSpec("ddn", "DDN", "l2", _ddn, "N steps"),
