@@ -24,6 +24,9 @@ from .counting import watch_calls
 DEFAULT_BUDGET = 2000
 """AttackBench's budget: 2000 forwards + backwards per sample (1000 steps of a one-forward, one-backward attack)."""
 
+NO_LIMIT = 2 ** 62
+"""A budget no attack reaches: every query is counted and recorded, none is refused."""
+
 
 class BudgetExhausted(RuntimeError):
     """Every sample of the batch has spent its query budget."""

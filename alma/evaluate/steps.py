@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..compare.attacks import apgd_search, get_attack
 
-QUERIES_PER_STEP = {"fab": "2 forwards + K − 1 backwards per iteration", "cw": "2 × 9 × 10 per step N",
+QUERIES_PER_STEP = {"fab": "2 forwards + K − 1 backwards per iteration", "cw-l2": "2 × 9 × 10 per step N",
                     "apgd": "2 × binary-search steps × (K − 1) targets per iteration N",
                     "perc-al": "2 forwards + 1 backward per iteration"}
 
@@ -14,7 +14,7 @@ def normalised_steps(attack: str, budget: int, classes: int, input_numel: int) -
     name = get_attack(attack).name
     if name.startswith("fab"):
         per_step = 2 + classes - 1
-    elif name.startswith("cw"):
+    elif name == "cw-l2":
         per_step = 2 * 9 * 10
     elif name.startswith("apgd"):
         import torch
