@@ -91,8 +91,8 @@ def report(rows: pd.DataFrame, header: str) -> str:
             best = score.drop(ours).idxmax()
             verdict = ("first" if score[ours] >= score.max() else
                        f"beaten by {get_attack(best).label} by {score[best] - score[ours]:.3f}")
-            versus = "" if theirs not in score else (
-                f"; adv_lib's ALMA {score[theirs]:.3f} ({'not above' if score[theirs] <= score[ours] else 'ABOVE'} ours)")
+            above = "not above" if theirs in score and score[theirs] <= score[ours] else "ABOVE"
+            versus = "" if theirs not in score else f"; adv_lib's ALMA {score[theirs]:.3f} ({above} ours)"
             lines.append(f"- {model}: our ALMA {score[ours]:.3f}, {verdict}{versus}")
     return "\n".join(lines)
 

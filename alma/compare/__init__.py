@@ -6,6 +6,6 @@ from .counting import CallCounts, count_calls, watch_calls
 from .curves import accuracy_curve, median_distance, robust_accuracy
 from .harness import AttackRun, compare, run_attack, samples_frame, summary_frame
 
-__all__ = ["ATTACKS", "DEFAULT_BUDGET", "NO_LIMIT", "AttackFn", "AttackRun", "AttackSpec", "BudgetExhausted", "CallCounts",
-           "QueryLog", "accuracy_curve", "compare", "count_calls", "get_attack", "median_distance", "query_budget",
-           "robust_accuracy", "run_attack", "samples_frame", "summary_frame", "watch_calls"]
+__all__ = ["ATTACKS", "DEFAULT_BUDGET", "NO_LIMIT", "AttackFn", "AttackRun", "AttackSpec", "BudgetExhausted",
+           "CallCounts", "QueryLog", "accuracy_curve", "compare", "count_calls", "get_attack", "median_distance",
+           "query_budget", "robust_accuracy", "run_attack", "samples_frame", "summary_frame", "watch_calls"]

@@ -102,7 +102,8 @@ def query_budget(model: nn.Module, inputs: Tensor, labels: Tensor, distance: str
             x = rows.detach()
             index = torch.from_numpy(samples).to(inputs.device)
             value = whole(x) if identity else dist.build(inputs[index])(x)
-            wrong = logits.detach().argmax(1) == labels[index] if targeted else logits.detach().argmax(1) != labels[index]
+            predicted = logits.detach().argmax(1)
+            wrong = predicted == labels[index] if targeted else predicted != labels[index]
             value = value.float().masked_fill(~(wrong & torch.from_numpy(live).to(wrong.device)), float("inf"))
             better = value < log.best[index]
             log.best[index] = torch.where(better, value, log.best[index])

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
 import pandas as pd
 import torch
 from torch import Tensor, nn

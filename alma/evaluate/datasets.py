@@ -122,6 +122,7 @@ def load_dataset(dataset: str, data: Path, info: ModelInfo) -> Dataset:
                            f"{tuple(info.input_shape)}")
     bad = (found.labels < 0) | (found.labels >= len(info.class_names))
     if bad.any():
-        raise DatasetError(f"labels outside the model's {len(info.class_names)} classes (0 to {len(info.class_names) - 1}): "
+        classes = len(info.class_names)
+        raise DatasetError(f"labels outside the model's {classes} classes (0 to {classes - 1}): "
                            f"{sorted(set(found.labels[bad].tolist()))[:5]}")
     return found

@@ -14,8 +14,8 @@ ATTACKS = ("alma-l2", "ddn")
 
 
 def arguments(data: Path, out: Path, n: int = 8, batch_size: int = 2, steps: int = 10) -> list[str]:
-    return ["--model", "mnist-smallcnn", "--dataset", "mnist", "--data", str(data), "--num-samples", str(n), "--attacks",
-            *ATTACKS, "--steps", str(steps), "--batch-size", str(batch_size), "--device", "cpu", "--quiet",
+    return ["--model", "mnist-smallcnn", "--dataset", "mnist", "--data", str(data), "--num-samples", str(n),
+            "--attacks", *ATTACKS, "--steps", str(steps), "--batch-size", str(batch_size), "--device", "cpu", "--quiet",
             "--out", str(out)]
 
 

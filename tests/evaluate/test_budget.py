@@ -9,7 +9,6 @@ import torch
 from alma.compare import AttackSpec, run_attack
 from alma.models import load_model
 from alma.samples import draw_digit
-
 from tests.baselines.conftest import hooks
 
 
