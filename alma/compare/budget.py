@@ -75,6 +75,20 @@ def _nearest(rows: Tensor, inputs: Tensor) -> np.ndarray:
     return torch.cdist(rows.detach().flatten(1).float(), inputs.flatten(1).float()).argmin(1).cpu().numpy()
 
 
+def _keep_better(log: QueryLog, index: Tensor | None, value: Tensor, x: Tensor) -> None:
+    """Keeps, per sample, the queried input with the smallest distance (`index`: the rows' samples; None: the whole
+    batch in order, handled without indexing)."""
+    current = log.best if index is None else log.best[index]
+    better = value < current
+    shape = (-1,) + (1,) * (x.dim() - 1)
+    if index is None:
+        torch.minimum(log.best, value, out=log.best)
+        log.best_inputs.copy_(torch.where(better.view(shape), x.to(log.best_inputs.dtype), log.best_inputs))
+    else:
+        log.best[index] = torch.where(better, value, current)
+        log.best_inputs[index] = torch.where(better.view(shape), x.to(log.best_inputs.dtype), log.best_inputs[index])
+
+
 @contextmanager
 def query_budget(model: nn.Module, inputs: Tensor, labels: Tensor, distance: str,
                  budget: int = DEFAULT_BUDGET, targeted: bool = False) -> Iterator[QueryLog]:
@@ -100,16 +114,15 @@ def query_budget(model: nn.Module, inputs: Tensor, labels: Tensor, distance: str
         np.add.at(log.forwards, samples, live)
         with torch.no_grad():
             x = rows.detach()
-            index = torch.from_numpy(samples).to(inputs.device)
-            value = whole(x) if identity else dist.build(inputs[index])(x)
+            index = None if identity else torch.from_numpy(samples).to(inputs.device)
+            value = whole(x) if index is None else dist.build(inputs[index])(x)
             predicted = logits.detach().argmax(1)
-            wrong = predicted == labels[index] if targeted else predicted != labels[index]
-            value = value.float().masked_fill(~(wrong & torch.from_numpy(live).to(wrong.device)), float("inf"))
-            better = value < log.best[index]
-            log.best[index] = torch.where(better, value, log.best[index])
-            shape = (-1,) + (1,) * (x.dim() - 1)
-            log.best_inputs[index] = torch.where(better.view(shape), x.to(log.best_inputs.dtype),
-                                                 log.best_inputs[index])
+            truth = labels if index is None else labels[index]
+            wrong = predicted == truth if targeted else predicted != truth
+            if not live.all():
+                wrong &= torch.from_numpy(live).to(wrong.device)
+            value = value.float().masked_fill(~wrong, float("inf"))
+            _keep_better(log, index, value, x)
         log.events.append((samples, log.spent[samples].copy(), value))
 
         def on_backward(_: Tensor) -> None:
