@@ -2,6 +2,8 @@
 one forward and one backward per step gets budget / 2 steps (1000 at AttackBench's 2000), the others fewer."""
 from __future__ import annotations
 
+import torch
+
 from ..compare.attacks import apgd_search, get_attack
 
 QUERIES_PER_STEP = {"fab": "2 forwards + K − 1 backwards per iteration", "cw-l2": "2 × 9 × 10 per step N",
@@ -17,7 +19,6 @@ def normalised_steps(attack: str, budget: int, classes: int, input_numel: int) -
     elif name == "cw-l2":
         per_step = 2 * 9 * 10
     elif name.startswith("apgd"):
-        import torch
         per_step = 2 * apgd_search(torch.empty(1, input_numel))[1] * (classes - 1)
     elif name == "perc-al":
         per_step = 3
