@@ -12,7 +12,7 @@ from alma.images import to_model_input
 from alma.models import ModelInfo
 from alma.samples import list_samples, load_sample
 from ui import live
-from ui.compare import robust_accuracy_figure
+from ui.compare import queries_figure, robust_accuracy_figure
 from ui.comparison import RUNS, CompareTask, Comparison
 from ui.errors import user_message
 from ui.images import image_png
@@ -149,4 +149,6 @@ if run is None and result is not None and result.model == info.name:
         st.dataframe(_table(result.runs, len(result.images) == 1), hide_index=True, key=f"{PREFIX}table")
         st.plotly_chart(robust_accuracy_figure(samples_frame(result.runs), "Robust accuracy against the budget"),
                         key=f"{PREFIX}curves")
+        st.plotly_chart(queries_figure(result.runs, result.curves, "Best distance found against the queries spent"),
+                        key=f"{PREFIX}queries")
         _adversarials(result, info)

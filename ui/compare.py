@@ -1,9 +1,11 @@
 """Plotly figures of an attack comparison: robust accuracy against the distance budget (the paper's Figures 4 and 5),
-one panel per distance, from `alma.compare.samples_frame`; and their export (PNG with kaleido, else HTML)."""
+one panel per distance, from `alma.compare.samples_frame`; the best distance found against the queries spent; and
+their export (PNG with kaleido, else HTML)."""
 from __future__ import annotations
 
 import importlib.util
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,9 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from alma import distances
-from alma.compare import accuracy_curve
+from alma.compare import AttackRun, accuracy_curve
+
+from .comparison import QueryCurve
 
 COLORS = qualitative.Plotly
 HEIGHT = 380
@@ -51,6 +55,26 @@ def robust_accuracy_figure(samples: pd.DataFrame, title: str = "") -> go.Figure:
         fig.update_xaxes(title_text=f"budget ({distances.get(name).label})", range=[0, limit], row=1, col=col)
     fig.update_yaxes(title_text="robust accuracy (%)", range=[0, 101], row=1, col=1)
     fig.update_yaxes(range=[0, 101])
+    fig.update_layout(title=dict(text=title, font=dict(size=15)), height=HEIGHT, hovermode="x unified",
+                      margin=dict(l=10, r=10, t=60 if title else 40, b=10))
+    return fig
+
+
+def queries_figure(runs: Sequence[AttackRun], curves: Sequence[QueryCurve], title: str = "") -> go.Figure:
+    """The best distance found within a number of queries (forwards + backwards per sample), one line per attack (the
+    median over the images: +inf, not drawn, until half of them have an adversarial), one panel per distance."""
+    names = list(dict.fromkeys(run.distance for run in runs))
+    fig = make_subplots(rows=1, cols=max(len(names), 1), subplot_titles=[distances.get(n).label for n in names],
+                        horizontal_spacing=0.08)
+    for index, (run, curve) in enumerate(zip(runs, curves)):
+        median = np.median(curve.best, axis=0)
+        fig.add_trace(go.Scatter(x=curve.queries, y=np.where(np.isfinite(median), median, None), mode="lines",
+                                 line_shape="hv", name=run.label, line=dict(color=COLORS[index % len(COLORS)],
+                                                                            width=2)),
+                      row=1, col=names.index(run.distance) + 1)
+    for col, name in enumerate(names, start=1):
+        fig.update_xaxes(title_text="queries per sample (forwards + backwards)", type="log", row=1, col=col)
+        fig.update_yaxes(title_text=f"best {distances.get(name).label} so far", row=1, col=col)
     fig.update_layout(title=dict(text=title, font=dict(size=15)), height=HEIGHT, hovermode="x unified",
                       margin=dict(l=10, r=10, t=60 if title else 40, b=10))
     return fig

@@ -9,6 +9,8 @@ budget N (the paper's 100 or 1000) to each attack's settings lives here, as in t
   1000); adv_lib's defaults otherwise (lr 0.01, initial constant 1e-3).
 - APGD-T ℓ2 + binary search (`minimal_apgd`, DLR loss, the K − 1 most likely targets): N iterations per APGD run (the
   paper: 100); the binary search starts at ε = √d / 4 (range up to 2ε) and runs until its precision is ≤ 0.01.
+- C&W-type CIEDE2000 / LPIPS (`alma.compare.cw_type`, the baselines of the paper's Table 2): 5 searches of the
+  constant × max(1, N // 5) Adam iterations.
 - PerC-AL: N iterations. It needs RGB: a grayscale image is attacked as R = G = B through a wrapper that gives the
   model the channel mean, and the channel mean of the result is returned (the model sees exactly that image).
 """
@@ -22,6 +24,7 @@ from torch import Tensor, nn
 
 from .. import distances
 from ..attack import attack
+from .cw_type import cw_type
 
 AttackFn = Callable[[nn.Module, Tensor, Tensor, int], Tensor]
 """(model, inputs [B, C, H, W] in [0, 1], labels [B], budget N) -> adversarial inputs, same shape."""
@@ -120,10 +123,17 @@ def _perc_al(model: nn.Module, inputs: Tensor, labels: Tensor, budget: int) -> T
     return adv.mean(1, keepdim=True) if gray else adv
 
 
+def _cw_type(distance: str) -> AttackFn:
+    def run(model: nn.Module, inputs: Tensor, labels: Tensor, budget: int) -> Tensor:
+        return cw_type(model, inputs, labels, distance, budget)
+    return run
+
+
 ATTACKS: dict[str, AttackSpec] = {spec.name: spec for spec in (
     AttackSpec("alma-l1", "ALMA ℓ1 (ours)", "l1", _ours("l1"), "N steps", "alma"),
     AttackSpec("alma-l2", "ALMA ℓ2 (ours)", "l2", _ours("l2"), "N steps", "alma"),
     AttackSpec("alma-ciede2000", "ALMA CIEDE2000 (ours)", "ciede2000", _ours("ciede2000"), "N steps", "alma"),
+    AttackSpec("alma-lpips", "ALMA LPIPS (ours)", "lpips", _ours("lpips"), "N steps", "alma"),
     AttackSpec("adv_lib-alma-l1", "ALMA ℓ1 (adv_lib)", "l1", _adv_lib_alma("l1"), "N steps"),
     AttackSpec("adv_lib-alma-l2", "ALMA ℓ2 (adv_lib)", "l2", _adv_lib_alma("l2"), "N steps"),
     AttackSpec("ddn", "DDN", "l2", _ddn, "N steps"),
@@ -135,6 +145,9 @@ ATTACKS: dict[str, AttackSpec] = {spec.name: spec for spec in (
     AttackSpec("apgd-t-l2", "APGD-T ℓ2 + binary search", "l2", _apgd_targeted,
                "N iterations per APGD run, all targets, binary search to 0.01"),
     AttackSpec("perc-al", "PerC-AL", "ciede2000", _perc_al, "N iterations"),
+    AttackSpec("cw-ciede2000", "C&W-type CIEDE2000", "ciede2000", _cw_type("ciede2000"),
+               "5 searches × N / 5 Adam iterations", "alma"),
+    AttackSpec("cw-lpips", "C&W-type LPIPS", "lpips", _cw_type("lpips"), "5 searches × N / 5 Adam iterations", "alma"),
 )}
 
 

@@ -13,10 +13,12 @@ from alma.compare.attacks import apgd_search
 from .conftest import hooks
 
 N, K = 3, 10  # budget, classes
-STEPS = {"alma-l1", "alma-l2", "alma-ciede2000", "adv_lib-alma-l1", "adv_lib-alma-l2", "ddn", "fmn-l1", "fmn-l2"}
+STEPS = {"alma-l1", "alma-l2", "alma-ciede2000", "alma-lpips", "adv_lib-alma-l1", "adv_lib-alma-l2", "ddn", "fmn-l1",
+         "fmn-l2"}
 EXACT = {**{name: (N, N) for name in STEPS},  # one forward and one backward per step
          "fab-l1": (2 * N + 1, (K - 1) * N), "fab-l2": (2 * N + 1, (K - 1) * N),  # + the clean forward
-         "perc-al": (2 * N + 1, N)}  # clean forward, then per step: one with gradient, one on the rounded image
+         "perc-al": (2 * N + 1, N),  # clean forward, then per step: one with gradient, one on the rounded image
+         "cw-ciede2000": (5, 5), "cw-lpips": (5, 5)}  # 5 searches of max(1, N // 5) iterations
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -66,6 +67,8 @@ def test_one_image(page: AppTest) -> None:
     captions = [caption for image in at.image for caption in image.captions]
     assert any(c.startswith("original") for c in captions)
     assert any(c.startswith("ALMA ℓ2 (ours): ") for c in captions) and any(c.startswith("DDN: ") for c in captions)
+    charts = [chart.proto.spec for chart in at.get("plotly_chart")]
+    assert len(charts) == 2 and "Best distance found against the queries spent" in charts[1]
 
 
 def test_every_sample(page: AppTest) -> None:
@@ -106,6 +109,10 @@ def test_a_failing_attack_is_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
     images = torch.rand(2, 1, 28, 28)
     result = CompareTask(DEFAULT_MODEL, images, ("alma-l2", "ddn", "fmn-l2"), 10)(context)
     assert [run.attack for run in result.runs] == ["alma-l2", "fmn-l2"]
+    for run, curve in zip(result.runs, result.curves):  # 10 steps: 20 queries, the last one a backward
+        assert curve.queries[-1] == 20 and curve.best.shape == (2, len(curve.queries))
+        assert (run.best.numpy() <= curve.best[:, -1]).all() and (run.best <= run.distances).all()
+    np.testing.assert_allclose(result.curves[0].best[:, -1], result.runs[0].best.numpy(), rtol=1e-5)  # ALMA's result
     assert len(result.errors) == 1 and "DDN" in result.errors[0] and "boom" in result.errors[0]
     messages = []
     while ours.poll():
