@@ -33,6 +33,8 @@ PAGE_TITLES = {"EMA_on_off": "EMA on/off", "How_ALMA_works": "How ALMA works"}
 RUN_KEY = "explorer_run"
 PENDING_KEY = "pending_config"
 PIXELATED_IMAGES = "<style>[data-testid='stImage'] img {image-rendering: pixelated;}</style>"
+FAVICON = Path(__file__).resolve().parent / "ui" / "assets" / "favicon.png"
+"""A file, not a `:material/…:` icon: Streamlit fetches those favicons from fonts.gstatic.com (the app works offline)."""
 
 
 def _load_config() -> None:
@@ -193,6 +195,6 @@ def _pages() -> list[st.Page]:
 
 
 pool()  # the worker processes start with the server, so that the first run starts at once
-st.set_page_config(page_title="ALMA Explorer", page_icon=":material/target:", layout="wide")
+st.set_page_config(page_title="ALMA Explorer", page_icon=str(FAVICON), layout="wide")
 st.html(PIXELATED_IMAGES)
 st.navigation(_pages()).run()

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -209,3 +210,46 @@ def test_pause_resume_and_stop_a_running_attack(page: Page) -> None:
     main.get_by_text(re.compile(r"stopped after \d+ of 100000 steps")).wait_for(timeout=10_000)
     assert time.monotonic() - started < 10  # measured: about 3 s on 2 busy cores, the attack itself stops at once
     assert main.get_by_test_id("stException").count() == 0
+
+
+# --- offline: no page asks for anything outside the loopback server ----------------------------------------------
+
+PAGES = ("EMA on/off", "Penalty functions", "Learning rate", "How ALMA works", "Compare attacks", "Geometry",
+         "Attack explorer")
+
+
+@pytest.mark.slow
+def test_no_page_requests_anything_outside_the_server(app_url: str) -> None:
+    """Every request that leaves 127.0.0.1 is blocked and recorded: the app must work fully offline."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    outside: list[str] = []
+
+    def guard(route) -> None:
+        host = urllib.parse.urlsplit(route.request.url).hostname
+        if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort("blockedbyclient")
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        try:
+            context = browser.new_context(viewport=VIEWPORT)
+            context.route("**/*", guard)
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            failed: list[str] = []
+            page.on("requestfailed", lambda request: failed.append(f"{request.url} {request.failure}"))
+            page.goto(app_url)
+            page.get_by_test_id("stMain").get_by_text("The model predicts").wait_for()
+            for title in PAGES:
+                page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+                page.wait_for_url(re.compile(r"/[A-Za-z_]*$"))
+                page.get_by_test_id("stMain").get_by_role("heading", name=re.compile(".")).first.wait_for()
+                _idle(page)
+        finally:
+            browser.close()
+    assert outside == [], f"requests outside the server: {outside}"
+    assert not [f for f in failed if "blockedbyclient" in f.lower()], failed
