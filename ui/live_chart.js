@@ -31,7 +31,7 @@ function figure(chart, data) {
         margin: { l: 50, r: 10, t: 30, b: 28 }, template: "plotly_white", uirevision: "keep",
         font: { family: "Source Sans Pro, sans-serif", color: "#31333F", size: 11 },
         xaxis: { range: [0, data.x_max], automargin: true },
-        yaxis: { type: chart.log ? "log" : "linear", exponentformat: "power", automargin: true },
+        yaxis: { type: chart.log ? "log" : "linear", exponentformat: "power", minorloglabels: "complete", automargin: true },
         shapes, hovermode: "x unified", paper_bgcolor: "white", plot_bgcolor: "white",
     };
     return [traces, layout];
