@@ -158,7 +158,7 @@ def attack_explorer() -> None:
         st.file_uploader("Load a run config (JSON)", type=["json"], key="config_file", on_change=_load_config,
                          help="A config downloaded from a result: loading it reruns that run exactly.")
         if message := st.session_state.get("config_error"):
-            st.error(message)
+            st.error(markdown_text(message))  # it may quote the file
     model = get_model(info, device)
 
     run = live.active_run(RUN_KEY)
