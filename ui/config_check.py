@@ -104,22 +104,26 @@ def choice(options: Callable[[], Any]) -> Callable[[str, Any], str]:
     def check(name: str, value: Any) -> str:
         known = list(options())
         if value not in known:
-            listed = ", ".join(known[:8]) + (", …" if len(known) > 8 else "")
+            listed = ", ".join(f"“{k}”" for k in known[:8]) + (", …" if len(known) > 8 else "")
             raise _fail(name, f"one of {listed}", value)
         return value
     return check
 
 
+LARGE = 1e6
+"""Upper bound of the unbounded settings: far beyond any useful value, well inside float32 (the attack's tensors)."""
 ATTACK_RULES: Mapping[str, Callable[[str, Any], Any]] = {
     "distance": choice(distances.available), "targeted": flag, "target": whole(0, optional=True),
     "num_steps": whole(1, MAX_STEPS), "alpha": real(0, 1, optional=True),
-    "init_lr_distance": real(0, open_low=True, optional=True), "penalty": choice(lambda: PENALTIES),
-    "mu_init": real(0, open_low=True), "rho_init": real(0, open_low=True), "mu_min": real(0, open_low=True),
-    "mu_max": real(0, open_low=True), "gamma": real(1), "tau": real(0, 1), "check_steps": whole(1),
-    "lr_reduction": real(0, 1, open_low=True), "optimizer": choice(lambda: OPTIMIZERS),
-    "alpha_rms": real(0, 1, optional=True), "momentum": real(0, 1, optional=True), "rms_init": real(0),
-    "lr_decay": flag, "lr_search": flag, "lr_init": real(0, open_low=True), "constraint": choice(lambda: CONSTRAINTS),
-    "logit_tolerance": real(0), "levels": whole(2, 2**16, optional=True), "seed": whole(0, 2**63 - 1, optional=True),
+    "init_lr_distance": real(0, LARGE, open_low=True, optional=True), "penalty": choice(lambda: PENALTIES),
+    "mu_init": real(0, 1e30, open_low=True), "rho_init": real(0, 1e30, open_low=True),
+    "mu_min": real(0, 1e30, open_low=True), "mu_max": real(0, 1e30, open_low=True), "gamma": real(1, LARGE),
+    "tau": real(0, 1), "check_steps": whole(1, MAX_STEPS), "lr_reduction": real(0, 1, open_low=True),
+    "optimizer": choice(lambda: OPTIMIZERS), "alpha_rms": real(0, 1, optional=True),
+    "momentum": real(0, 1, optional=True), "rms_init": real(0, LARGE), "lr_decay": flag, "lr_search": flag,
+    "lr_init": real(0, LARGE, open_low=True), "constraint": choice(lambda: CONSTRAINTS),
+    "logit_tolerance": real(0, LARGE), "levels": whole(2, 2**16, optional=True),
+    "seed": whole(0, 2**63 - 1, optional=True),
 }
 
 
@@ -190,5 +194,5 @@ def check_device(name: str, value: Any) -> str:
 
 def check_versions(name: str, value: Any) -> dict[str, str]:
     if not (isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
-        raise _fail(name, "a list of package names and versions", value)
+        raise _fail(name, "package names with their versions", value)
     return value
