@@ -127,6 +127,22 @@ def _live_charts(page: Page) -> tuple[int, int]:
     }"""))
 
 
+def _cut_off_metrics(page: Page) -> list[str]:
+    """The metric values of the main page that do not fit their box (shown with an ellipsis)."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll(
+            '[data-testid=stMain] [data-testid=stMetricValue]'))
+        .filter(v => [v, ...v.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1))
+        .map(v => v.innerText)""")
+
+
+def _bare_log_tick_labels(page: Page) -> list[str]:
+    """Tick labels of log y axes that are a bare digit 2…9 (a minor tick read as a value)."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid=stMain] .js-plotly-plot'))
+        .filter(gd => gd._fullLayout && gd._fullLayout.yaxis.type === 'log')
+        .flatMap(gd => Array.from(gd.querySelectorAll('.ytick text')).map(t => t.textContent.trim()))
+        .filter(t => /^[2-9]$/.test(t))""")
+
+
 def _screenshot(page: Page, path: Path) -> None:
     """The whole page: Streamlit scrolls inside its main block, so the viewport grows to the content first."""
     page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
@@ -165,6 +181,8 @@ def test_upload_run_and_screenshot(page: Page, tmp_path: Path) -> None:
                            ".scatterlayer .trace').length >= 6")
     assert main.get_by_test_id("stException").count() == 0
     main.get_by_text("Iterate at step 99").wait_for()  # the scrubber starts at the last step
+    assert _cut_off_metrics(page) == [], "every metric must be readable at 1400 px"
+    assert _bare_log_tick_labels(page) == [], "log axes label whole numbers (2×10⁻³), never a bare minor digit"
 
     chart = page.locator("[data-testid=stMain] .alma-live .js-plotly-plot").first.locator(".nsewdrag").first
     box = chart.bounding_box()
@@ -253,3 +271,47 @@ def test_no_page_requests_anything_outside_the_server(app_url: str) -> None:
             browser.close()
     assert outside == [], f"requests outside the server: {outside}"
     assert not [f for f in failed if "blockedbyclient" in f.lower()], failed
+
+
+# --- the server enforces the upload limit and XSRF protection, not only the browser --------------------------------
+
+def test_the_server_refuses_uploads_without_the_xsrf_token_or_over_the_limit(app_url: str) -> None:
+    """A session's real XSRF cookie and id (read from the page and its websocket), then raw PUTs to the upload
+    endpoint: without the token 403, over `server.maxUploadSize` 413, before any byte of the body is read."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from streamlit import config
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    config.get_config_options(force_reparse=True)  # this repository's .streamlit/config.toml (cwd: the repo)
+    limit = int(config.get_option("server.maxUploadSize")) * 2**20
+    assert config.get_option("server.enableXsrfProtection") is True
+    session_ids: list[str] = []
+
+    def frames(socket) -> None:
+        def read(payload) -> None:
+            if isinstance(payload, bytes):
+                message = ForwardMsg.FromString(payload)
+                if message.WhichOneof("type") == "new_session":
+                    session_ids.append(message.new_session.initialize.session_id)
+        socket.on("framereceived", read)
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.on("websocket", frames)
+            page.goto(app_url)
+            page.get_by_test_id("stMain").get_by_text("The model predicts").wait_for(timeout=TIMEOUT_MS)
+            token = next(c["value"] for c in page.context.cookies() if c["name"] == "_streamlit_xsrf")
+            put = """async ([url, token, size]) => (await fetch(url, {method: 'PUT',
+                body: new Blob([new Uint8Array(size)]), headers: token ? {'X-Xsrftoken': token} : {},
+                credentials: 'same-origin'})).status"""
+            url = f"{app_url}/_stcore/upload_file/{session_ids[0]}/limit-check"
+            without_token = page.evaluate(put, [url, "", 10])
+            over_limit = page.evaluate(put, [url, token, limit + 2 * 2**20])
+        finally:
+            browser.close()
+    assert session_ids, "the page's websocket sent no session id"
+    assert without_token == 403
+    assert over_limit == 413
