@@ -45,6 +45,8 @@ from timing import machine  # noqa: E402
 DISTANCES = ("l1", "l2", "ciede2000")
 STEPS = (30, 300)
 MEMORY_RUN_STEPS = 30
+LONG_RUN_STEPS = 100_000
+"""Steps of a run that will be paused or stopped: it never ends by itself first."""
 RUN_TIMEOUT_S = 120.0
 GOALS = {"failed": 0, "page_errors": 0, "memory_growth": 1.2, "fairness": 0.5}
 OTHER_PAGE = "Penalty functions"
@@ -143,8 +145,10 @@ class Visitor:
             self.session.idle()
 
     def one_run(self, steps: int | None = None, act: bool = True) -> None:
-        """One run, start to result, with the user's actions in between; errors are counted, never raised."""
-        steps = steps or self.rng.randint(STEPS[0], self.max_steps)
+        """One run, start to result, with the user's actions in between; errors are counted, never raised. A run
+        that is paused or stopped is a long one (`LONG_RUN_STEPS`), ended by Stop."""
+        action = self.rng.choice(("finish", "finish", "pause", "stop")) if act else "finish"
+        steps = LONG_RUN_STEPS if action != "finish" else steps or self.rng.randint(STEPS[0], self.max_steps)
         upload = act and self.rng.random() < 0.3
         started = time.monotonic()
         self.log.started += 1
@@ -157,7 +161,6 @@ class Visitor:
             clicked = time.monotonic()
             self.session.wait_first_line(RUN_TIMEOUT_S)
             self.log.first_line_s.append(time.monotonic() - clicked)
-            action = self.rng.choice(("finish", "pause", "stop")) if act else "finish"
             done = steps
             if action == "pause":
                 self.session.click("explorer_run_pause")
@@ -166,11 +169,12 @@ class Visitor:
                 self.session.click("explorer_run_step")
                 self.page.wait_for_timeout(300)
                 self.session.click("explorer_run_pause")  # Resume: the same key
-            elif action == "stop":
+                self.page.wait_for_timeout(self.rng.randint(200, 1500))
+            if action in ("pause", "stop"):
+                self.page.wait_for_timeout(self.rng.randint(300, 2000))
                 stop_clicked = time.monotonic()
                 self.session.click(driver.STOP_KEY, timeout_s=10.0)
-                self.session.wait("(s => s.ended !== null || s.result !== null)(window.__almaBench.state())",
-                                  RUN_TIMEOUT_S, "the stopped result")
+                self.session.wait(driver.STATE_DONE, RUN_TIMEOUT_S, "the stopped result")
                 self.log.stop_s.append(time.monotonic() - stop_clicked)
             self.session.wait(driver.STATE_DONE, RUN_TIMEOUT_S, "the run's result")
             text = self.page.get_by_test_id("stMain").inner_text()
