@@ -31,14 +31,14 @@ PAGE_ICONS = {"EMA_on_off": ":material/stacked_line_chart:", "Penalty_functions"
               "Learning_rate": ":material/trending_down:", "How_ALMA_works": ":material/school:",
               "Compare_attacks": ":material/compare_arrows:", "Geometry": ":material/scatter_plot:"}
 PAGE_TITLES = {"EMA_on_off": "EMA on/off", "How_ALMA_works": "How ALMA works"}
+# The paper's settings, in 8-bit levels: the downloaded PNG is then the adversarial found (see
+# `ui.widgets.quantisation_choice`; the paper's continuous images are one click away).
 EXPLORER_DEFAULTS = AttackSettings(levels=EIGHT_BIT)
-"""The paper's settings, in 8-bit levels: the downloaded PNG is then the adversarial found (see
-`ui.widgets.quantisation_choice`; the paper's continuous images are one click away)."""
 RUN_KEY = "explorer_run"
 PENDING_KEY = "pending_config"
 PIXELATED_IMAGES = "<style>[data-testid='stImage'] img {image-rendering: pixelated;}</style>"
+# A file, not a `:material/…:` icon: Streamlit fetches such favicons from fonts.gstatic.com (the app works offline).
 FAVICON = Path(__file__).resolve().parent / "ui" / "assets" / "favicon.png"
-"""A file, not a `:material/…:` icon: Streamlit fetches such favicons from fonts.gstatic.com (the app works offline)."""
 
 
 def _load_config() -> None:

@@ -64,9 +64,9 @@ def _headline(outcome: RunOutcome, info: ModelInfo) -> None:
         st.warning(f"No adversarial found ({goal}{stopped}): the result is the clean image. Try more steps or a "
                    "larger ε.", icon=":material/cancel:")
     before, after = st.columns(2)
-    before.metric("Original prediction", class_name(info, outcome.before.label),
+    before.metric("Original prediction", markdown_text(class_name(info, outcome.before.label)),
                   f"{outcome.before.confidence:.1%} confidence", delta_color="off", delta_arrow="off")
-    after.metric("Adversarial prediction", class_name(info, outcome.after.label),
+    after.metric("Adversarial prediction", markdown_text(class_name(info, outcome.after.label)),
                  f"{outcome.after.confidence:.1%} confidence", delta_color="off", delta_arrow="off")
 
 

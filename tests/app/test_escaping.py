@@ -39,7 +39,7 @@ def _result_page() -> None:
 def test_hostile_class_names_are_escaped_in_the_result_panel() -> None:
     at = AppTest.from_function(_result_page, default_timeout=TIMEOUT).run()
     assert not at.exception, at.exception
-    shown = [e.value for e in (*at.success, *at.warning, *at.caption, *at.markdown)]
+    shown = [e.value for e in (*at.success, *at.warning, *at.caption, *at.markdown, *at.metric)]
     with_name = [text for text in shown if "img src" in text]
     assert with_name, "the class names are shown (targeted at one of them)"
     for text in with_name:
