@@ -13,7 +13,7 @@ import streamlit as st
 from alma.distances import get as get_distance
 from alma.models import ModelInfo, get_info
 from ui import library, live
-from ui.config import ConfigError, InputRef, RunConfig
+from ui.config import AttackSettings, ConfigError, InputRef, RunConfig
 from ui.errors import user_message
 from ui.export_panel import export_panel
 from ui.history import session_history
@@ -21,10 +21,11 @@ from ui.inputs import ChosenInput, input_picker, model_view, set_input, true_cla
 from ui.jobs import Phase, Snapshot, pool
 from ui.live_chart import live_charts, preload
 from ui.models import get_model
-from ui.outcome import ExplorerTask, RunOutcome, predict
+from ui.outcome import ExplorerTask, Prediction, RunOutcome, predict
 from ui.panels import class_name, result_panel
 from ui.scrubber import paused_iterate, scrubber
-from ui.widgets import apply_config, attack_settings, device_picker, model_picker
+from ui.text import markdown_text
+from ui.widgets import EIGHT_BIT, apply_config, attack_settings, device_picker, model_picker
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 PAGE_ICONS = {"EMA_on_off": ":material/stacked_line_chart:", "Penalty_functions": ":material/functions:",
@@ -32,9 +33,14 @@ PAGE_ICONS = {"EMA_on_off": ":material/stacked_line_chart:", "Penalty_functions"
               "Compare_attacks": ":material/compare_arrows:", "Geometry": ":material/scatter_plot:",
               "Runs": ":material/inventory_2:"}
 PAGE_TITLES = {"EMA_on_off": "EMA on/off", "How_ALMA_works": "How ALMA works"}
+# The paper's settings, in 8-bit levels: the downloaded PNG is then the adversarial found (see
+# `ui.widgets.quantisation_choice`; the paper's continuous images are one click away).
+EXPLORER_DEFAULTS = AttackSettings(levels=EIGHT_BIT)
 RUN_KEY = "explorer_run"
 PENDING_KEY = "pending_config"
 PIXELATED_IMAGES = "<style>[data-testid='stImage'] img {image-rendering: pixelated;}</style>"
+# A file, not a `:material/…:` icon: Streamlit fetches such favicons from fonts.gstatic.com (the app works offline).
+FAVICON = Path(__file__).resolve().parent / "ui" / "assets" / "favicon.png"
 
 
 def _load_config() -> None:
@@ -61,8 +67,10 @@ def _use_100_steps() -> None:
     st.session_state["steps"] = "100"
 
 
-def _clean_prediction_caption(model, chosen: ChosenInput, info: ModelInfo, device: str) -> InputRef:
-    """The clean prediction; returns the input reference to attack (from the true class, when the user says so)."""
+def _clean_prediction_caption(model, chosen: ChosenInput, info: ModelInfo,
+                              device: str) -> tuple[Prediction | None, InputRef]:
+    """Says what the model predicts for the input; returns the prediction (None when the model cannot take it) and
+    the input reference to attack (from the true class, when the user says so)."""
     memo_key = (info.name, device, chosen.ref, chosen.image.shape)
     memo = st.session_state.get("clean_prediction")
     if memo is None or memo[0] != memo_key:
@@ -70,11 +78,31 @@ def _clean_prediction_caption(model, chosen: ChosenInput, info: ModelInfo, devic
             memo = (memo_key, predict(model, chosen.image.to(device)))
         except Exception as err:  # a model that cannot take this input: say so, keep the page usable
             st.error(user_message(err))
-            return chosen.ref
+            return None, chosen.ref
         st.session_state["clean_prediction"] = memo
     prediction = memo[1]
-    st.markdown(f"The model predicts **{class_name(info, prediction.label)}** ({prediction.confidence:.1%}).")
-    return true_class_choice(chosen, prediction.label, info)
+    st.markdown(f"The model predicts **{markdown_text(class_name(info, prediction.label))}** "
+                f"({prediction.confidence:.1%}).")
+    return prediction, true_class_choice(chosen, prediction.label, info)
+
+
+def _not_runnable(settings: AttackSettings, clean: Prediction | None, info: ModelInfo) -> str | None:
+    """Why Run is disabled for these settings and this input, in words; None when it can run."""
+    if settings.targeted and clean is not None and settings.target == clean.label:
+        return (f"The model already predicts the target class {markdown_text(class_name(info, clean.label))} for "
+                "this image: pick another target class, or turn off “Targeted attack”.")
+    return None
+
+
+def _last_run_caption(latest: RunOutcome, chosen: ChosenInput | None, model_name: str) -> None:
+    """What the last run attacked; unmistakable when the picker now shows another image or model."""
+    config = latest.config
+    st.caption(f"{markdown_text(config.model)} · {markdown_text(config.input.describe())} · {latest.steps} steps in "
+               f"{latest.wall_seconds:.2f} s ({latest.steps / max(latest.wall_seconds, 1e-9):.0f} steps/s)")
+    if chosen is None or chosen.ref != replace(config.input, true_class=None) or model_name != config.model:
+        st.warning(f"This result is for the last run's input ({markdown_text(config.input.describe())}, model "
+                   f"{markdown_text(config.model)}), not for the image and model picked above: press Run attack to "
+                   "attack those.", icon=":material/history:")
 
 
 def _start(config: RunConfig, image) -> bool:
@@ -131,12 +159,12 @@ def attack_explorer() -> None:
                "rate step by step. Pause and step through it to teach; download everything to reproduce it.")
     with st.sidebar:
         info = model_picker()
-        settings = attack_settings(info)
+        settings = attack_settings(info, defaults=EXPLORER_DEFAULTS)
         device, threads = device_picker(info)
         st.file_uploader("Load a run config (JSON)", type=["json"], key="config_file", on_change=_load_config,
                          help="A config downloaded from a result: loading it reruns that run exactly.")
         if message := st.session_state.get("config_error"):
-            st.error(message)
+            st.error(markdown_text(message))  # it may quote the file
         library.keep_uploads_toggle()
     model = get_model(info, device)
 
@@ -148,14 +176,15 @@ def attack_explorer() -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         chosen = input_picker(info)
-    input_ref = None
+    clean, input_ref = None, None
     with right:
         if chosen is not None:
             model_view(chosen.image, info)
             if model is not None:
-                input_ref = _clean_prediction_caption(model, chosen, info, device)
+                clean, input_ref = _clean_prediction_caption(model, chosen, info, device)
     config = None
-    if chosen is not None and model is not None:
+    reason = _not_runnable(settings, clean, info)
+    if chosen is not None and model is not None and reason is None:
         config = RunConfig(model=info.name, input=input_ref or chosen.ref, attack=settings, device=device,
                            cpu_threads=threads)
     library.publish_explorer(config)
@@ -171,6 +200,8 @@ def attack_explorer() -> None:
                        disabled=busy or config is None, key="run")
         with controls_col:
             live.controls(RUN_KEY)
+        if reason is not None and not busy:
+            st.warning(reason, icon=":material/block:")
         if error := live.last_error(RUN_KEY):
             message, out_of_memory = error
             st.error(message, icon=":material/error:")
@@ -186,8 +217,7 @@ def attack_explorer() -> None:
     if latest is not None:
         st.subheader("Last run")
         library.saved_note(latest)
-        st.caption(f"{latest.config.model} · {latest.config.input.describe()} · {latest.steps} steps in "
-                   f"{latest.wall_seconds:.2f} s ({latest.steps / max(latest.wall_seconds, 1e-9):.0f} steps/s)")
+        _last_run_caption(latest, chosen, info.name)
         latest_info = get_info(latest.config.model)
         scrubber(latest, latest_info, model if latest.config.model == info.name else None)
         export_panel({"": latest}, latest_info, key="explorer_export")
@@ -205,6 +235,6 @@ def _pages() -> list[st.Page]:
 
 
 pool()  # the worker processes start with the server, so that the first run starts at once
-st.set_page_config(page_title="ALMA Explorer", page_icon=":material/target:", layout="wide")
+st.set_page_config(page_title="ALMA Explorer", page_icon=str(FAVICON), layout="wide")
 st.html(PIXELATED_IMAGES)
 st.navigation(_pages()).run()

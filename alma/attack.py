@@ -57,6 +57,10 @@ class AttackResult:
     snapshots: Snapshots | None = None
 
 
+GRAD_LIMIT = 1e15
+"""Largest gradient entry used: its square, and the norm of an image of up to 10⁸ values, stay finite in float32."""
+
+
 def attack(model: nn.Module, inputs: Tensor, labels: Tensor, *, distance: str | distances.Distance = "l2",
            targeted: bool = False, num_steps: int = 1000, alpha: float | None = None,
            init_lr_distance: float | None = None, penalty: str | penalties.Penalty = "P2", mu_init: float = 1.0,
@@ -257,6 +261,9 @@ class _Loop:
             grad.addcdiv_(self.delta, self.safe_norm)
         else:
             (grad,) = torch.autograd.grad((logits, d), self.adv, (grad_logits, self.ones))
+        # An overflowing penalty (exponential, large ρ, a near-flat DLR) can give inf or NaN entries: keep the step
+        # finite (the direction survives; RMSProp and the [0, 1] box bound the move), never a NaN iterate.
+        torch.nan_to_num_(grad, nan=0.0, posinf=GRAD_LIMIT, neginf=-GRAD_LIMIT).clamp_(-GRAD_LIMIT, GRAD_LIMIT)
         if self.measure_grad_norm:
             torch.linalg.vector_norm(grad, dim=self.dims, keepdim=True, out=self.grad_norm_image)
         self._descend(grad)  # nothing from here on needs autograd: no tensor in it requires a gradient

@@ -64,7 +64,8 @@ def _read(data: bytes | bytearray | memoryview | BinaryIO, max_bytes: int) -> by
     if not raw:
         raise ImageError("The file is empty (0 bytes).")
     if len(raw) > max_bytes:
-        raise ImageError(f"The file is larger than the limit of {max_bytes / 2**20:.0f} MB; "
+        size = f"{len(raw) / 2**20:.1f} MB, " if isinstance(data, (bytes, bytearray, memoryview)) else ""
+        raise ImageError(f"This file is {size}larger than the limit of {max_bytes / 2**20:.0f} MB; "
                          "please upload a smaller image.")
     return raw
 

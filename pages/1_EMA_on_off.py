@@ -15,6 +15,7 @@ from ui.live_chart import DISTANCE, MU, live_charts
 from ui.models import get_model
 from ui.outcome import RunOutcome, SeriesTask
 from ui.panels import CHART_CONFIG
+from ui.text import markdown_text
 from ui.widgets import device_picker, distance_picker, model_picker, seed_picker, steps_picker
 
 PREFIX, RUN_KEY, RESULT_KEY = "ema_", "ema_run", "ema_result"
@@ -112,7 +113,8 @@ if run is not None:
 elif outcomes := st.session_state.get(RESULT_KEY):
     first = next(iter(outcomes.values()))
     st.subheader("Result")
-    st.caption(f"{first.config.model} · {first.config.input.describe()} · {first.config.attack.num_steps} steps")
+    st.caption(f"{markdown_text(first.config.model)} · {markdown_text(first.config.input.describe())} · "
+               f"{first.config.attack.num_steps} steps")
     _charts({name: o.trace for name, o in outcomes.items()}, first.config.attack.num_steps,
             first.config.attack.distance, key="ema_final")
     _comparison(outcomes)

@@ -36,10 +36,11 @@ st.caption("On a grid of y ∈ [−3, 3], ρ ∈ {0.5, 1, 4, 20, the slider's} a
 rows = []
 for name, penalty in chosen.items():
     for check in check_axioms(penalty, rho, mu):
-        rows.append({"function": name, "axiom": check.axiom, "holds": "✅ yes" if check.passed else "❌ no",
+        rows.append({"function": name, "axiom": check.axiom, "holds": check.passed,
                      "evidence": check.evidence})
 if rows:
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="penalty_axioms")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="penalty_axioms",  # a checkbox, not an emoji glyph
+                 column_config={"holds": st.column_config.CheckboxColumn("holds")})
 
 for name, penalty in chosen.items():
     with st.expander(f"{name}: formula"):

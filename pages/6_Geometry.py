@@ -23,6 +23,7 @@ from ui.geometry_task import (
 from ui.history import session_history
 from ui.jobs import Phase, Snapshot
 from ui.outcome import RunOutcome
+from ui.text import markdown_text
 
 PREFIX = "geo_"
 RUN_KEY, RESULT_KEY, NOTE_KEY, SPEED_KEY, FOR_KEY = (f"{PREFIX}{name}" for name in
@@ -119,7 +120,8 @@ label = distances.get(settings.distance).label
 d = latest.clean.numel()
 new_run = st.session_state.get(FOR_KEY) is not latest
 st.session_state[FOR_KEY] = latest
-st.caption(f"The last run: {latest.config.model} · {latest.config.input.describe()} · {label} · {latest.steps} "
+st.caption(f"The last run: {markdown_text(latest.config.model)} · {markdown_text(latest.config.input.describe())} · "
+           f"{label} · {latest.steps} "
            f"steps · {'adversarial found' if latest.success else 'no adversarial found'} · d = {d}")
 
 measured = st.session_state.get(SPEED_KEY, {}).get(_speed_key(latest))

@@ -8,11 +8,13 @@ from __future__ import annotations
 import inspect
 import json
 import platform
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
 
 from alma import attack
+
+from . import config_check as check
 
 FORMAT = 1
 _ATTACK_DEFAULTS = {name: p.default for name, p in inspect.signature(attack).parameters.items()
@@ -118,12 +120,26 @@ class RunConfig:
             raise ConfigError(f"This is not a run config (JSON) file: {err}.") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ConfigError(f"This is not a run config of this explorer (expected \"format\": {FORMAT}).")
+        return cls._checked(data)
+
+    @classmethod
+    def _checked(cls, data: dict[str, Any]) -> RunConfig:
+        for name in ("model", "input", "attack", "device", "cpu_threads"):
+            if name not in data:
+                raise ConfigError(f"This run config is incomplete: {check.words(name)} is missing.")
+        unknown = set(data) - {"format", "model", "input", "attack", "device", "cpu_threads", "versions"}
+        if unknown:
+            raise ConfigError("This run config has parts this explorer does not know: "
+                              f"{', '.join(check.shown(name) for name in sorted(unknown))}.")
         try:
-            return cls(model=str(data["model"]), input=_build(InputRef, data["input"]),
-                       attack=_build(AttackSettings, data["attack"]), device=str(data["device"]),
-                       cpu_threads=int(data["cpu_threads"]), versions=dict(data.get("versions", {})))
-        except (KeyError, TypeError, ValueError) as err:
-            raise ConfigError(f"The run config is incomplete or invalid ({err}).") from None
+            attack = check.check_attack(data["attack"])
+            model = check.check_model(data["model"], attack.get("target"))
+            return cls(model=model, input=InputRef(**check.check_input(data["input"], model)),
+                       attack=AttackSettings(**attack), device=check.check_device("device", data["device"]),
+                       cpu_threads=check.whole(1, 1024)("cpu_threads", data["cpu_threads"]),
+                       versions=check.check_versions("versions", data.get("versions", {})))
+        except check.FieldError as err:
+            raise ConfigError(f"This run config cannot be used: {err}") from None
 
     def version_differences(self) -> list[str]:
         """Packages whose version differs from the one that produced this config."""
@@ -131,12 +147,3 @@ class RunConfig:
         return [f"{name} {self.versions[name]} → {now.get(name, '?')}" for name in self.versions
                 if self.versions[name] != now.get(name)]
 
-
-def _build(cls: type, data: Any) -> Any:
-    if not isinstance(data, dict):
-        raise TypeError(f"{cls.__name__} must be an object")
-    known = {f.name for f in fields(cls)}
-    unknown = set(data) - known
-    if unknown:
-        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
-    return cls(**data)

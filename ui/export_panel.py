@@ -11,6 +11,7 @@ from alma.models import ModelInfo
 
 from . import export
 from .outcome import RunOutcome
+from .text import safe_file_name
 
 MAX_FRAMES = 400
 
@@ -44,8 +45,8 @@ def export_panel(runs: Mapping[str, RunOutcome], info: ModelInfo, key: str) -> N
                                    (report, "html", "text/html")):
             if kind in made:
                 column.download_button(f"Download {kind.upper()} ({len(made[kind]) / 2**20:.1f} MB)", made[kind],
-                                       f"{stem}.{kind}", mime, key=f"{key}_{kind}_download", on_click="ignore",
-                                       icon=":material/download:", width="stretch")
+                                       safe_file_name(stem, kind), mime, key=f"{key}_{kind}_download",
+                                       on_click="ignore", icon=":material/download:", width="stretch")
         if not animated:
             st.caption("This run kept no snapshots of its iterates: only the report can be made.")
 

@@ -24,6 +24,11 @@ HEIGHT = 250
 COLORS = qualitative.Plotly
 FIRST_ADV_COLOR = "#2ca02c"
 EXPLORATION, EXPLOITATION = "rgba(99, 110, 250, 0.08)", "rgba(0, 204, 150, 0.10)"
+MIN_LABELLED_BAND = 0.2
+"""The exploration band is labelled inside only when it spans this share of the steps; a narrower one is named in
+the exploitation label (its text would run into the exploitation band)."""
+LOG_AXIS = dict(type="log", exponentformat="power", minorloglabels="complete")
+"""Log axes: every tick label a whole number (2×10⁻³, 5×10⁻³, 10⁻²), never a bare minor digit "2", "5"."""
 COLUMNS = ["run", "step", "sample", "distance", "best_distance", "constraint", "mu", "rho", "lr", "is_adv",
            "grad_norm"]
 
@@ -88,7 +93,7 @@ def _note(x: float, y: float, text: str, xanchor: str = "left", yanchor: str = "
 def _figure(data: list[Dict], title: str, y_title: str, num_steps: int, log: bool = False,
             shapes: list[Dict] | None = None, annotations: list[Dict] | None = None,
             y_range: list[float] | None = None) -> go.Figure:
-    y_axis = dict(title=dict(text=y_title), type="log" if log else "linear", exponentformat="power")
+    y_axis = dict(title=dict(text=y_title), **(LOG_AXIS if log else dict(type="linear", exponentformat="power")))
     if y_range is not None:
         y_axis["range"] = y_range
     layout = dict(title=dict(text=title, font=dict(size=15)), height=HEIGHT, hovermode="x unified",
@@ -170,7 +175,10 @@ def lr_chart(df: pd.DataFrame, num_steps: int) -> go.Figure:
         switch = next(iter(firsts.values()))
         end = max(num_steps - 1, switch)
         shapes = [_vrect(0, switch, EXPLORATION), _vrect(switch, end, EXPLOITATION)]
-        notes = [_note(0, 0, " exploration", yanchor="bottom"), _note(end, 0, "exploitation ", "right", "bottom")]
+        if switch >= MIN_LABELLED_BAND * max(num_steps - 1, 1):
+            notes = [_note(0, 0, " exploration", yanchor="bottom"), _note(end, 0, "exploitation ", "right", "bottom")]
+        else:
+            notes = [_note(end, 0, f"exploration: steps 0–{switch} · exploitation ", "right", "bottom")]
     return _line_chart(df, "lr", "η", "Learning rate η", "η (log)", num_steps, log=True, shapes=shapes,
                        annotations=notes)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 from torch import Tensor
 
-from alma.images import ImageError, load_image, to_model_input, would_invert
+from alma.images import MAX_BYTES, ImageError, load_image, to_model_input, would_invert
 from alma.models import ModelInfo
 from alma.samples import list_samples, load_sample
 
@@ -108,8 +108,10 @@ def _sample(info: ModelInfo, prefix: str) -> tuple[Tensor, InputRef]:
 
 
 def _uploaded(prefix: str) -> tuple[Tensor, InputRef] | None:
-    upload = st.file_uploader("Upload an image", type=UPLOAD_TYPES, key=f"{prefix}upload",
-                              help="Decoded in memory and never stored; PNG keeps every pixel exact.")
+    upload = st.file_uploader(f"Upload an image (up to {MAX_BYTES // 2**20} MB)", type=UPLOAD_TYPES,
+                              key=f"{prefix}upload",
+                              help="Decoded in memory and never stored; PNG keeps every pixel exact. A larger file "
+                                   "is refused with its size.")
     if upload is None:
         st.info("Upload an image, or pick a sample.", icon=":material/upload:")
         return None

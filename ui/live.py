@@ -16,6 +16,7 @@ import streamlit as st
 from .errors import user_message
 from .jobs import Job, JobFailed, Phase, Snapshot, Task, pool
 from .model_upload.session import with_session_models
+from .text import readable
 
 POLL_S = 0.25
 """Seconds between two redraws of a running job (the server sends only the new state: cheap)."""
@@ -107,22 +108,29 @@ def follow(key: str, draw: Callable[[ActiveRun, Snapshot], None], done: Callable
 
 def status(run: ActiveRun, snapshot: Snapshot, detail: str = "") -> None:
     """Progress line: state, steps done, steps/s over the last second, ETA (or the job's place in line)."""
+    st.progress(min(snapshot.steps / max(run.total_steps, 1), 1.0), text=progress_text(run, snapshot, detail))
+
+
+def progress_text(run: ActiveRun, snapshot: Snapshot, detail: str = "") -> str:
+    """The progress line's words. The speed is shown only while it is measured on steps being run: "measuring
+    speed" before the first second's steps, none while paused (the time run so far instead of an ETA)."""
     if snapshot.phase is Phase.WAITING:
         where = "the GPU" if snapshot.device.startswith("cuda") else "a CPU worker"
         place = f"{_ordinal(snapshot.place)} in line for {snapshot.device}" if snapshot.place else "starting"
-        st.progress(0.0, text=f"waiting · {place} · starts as soon as {where} is free (Stop cancels it)")
-        return
-    done = min(snapshot.steps / max(run.total_steps, 1), 1.0)
+        return f"waiting · {place} · starts as soon as {where} is free (Stop cancels it)"
     state = {Phase.PAUSED: "paused", Phase.RUNNING: "running"}.get(snapshot.phase, snapshot.phase.value)
     if snapshot.stopped and snapshot.phase.active:
         state = "stopping"
+    parts = [state, f"step {snapshot.steps} / {run.total_steps}"]
     rate = snapshot.steps_per_second
-    left = run.total_steps - snapshot.steps
-    running = rate > 0 and snapshot.phase is Phase.RUNNING
-    eta = f"ETA {left / rate:.1f} s" if running else f"{snapshot.active_seconds:.1f} s"
-    parts = [state, f"step {snapshot.steps} / {run.total_steps}", f"{rate:.0f} steps/s", eta]
-    parts += [detail] if detail else []
-    st.progress(done, text=" · ".join(parts))
+    if snapshot.phase is Phase.RUNNING and not snapshot.stopped:
+        if rate > 0 and snapshot.steps > 0:
+            parts += [f"{readable(rate)} steps/s", f"ETA {(run.total_steps - snapshot.steps) / rate:.1f} s"]
+        else:
+            parts.append("measuring speed…")
+    else:
+        parts.append(f"{snapshot.active_seconds:.1f} s run")
+    return " · ".join(parts + ([detail] if detail else []))
 
 
 def finish(key: str, snapshot: Snapshot) -> Any:

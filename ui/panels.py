@@ -14,10 +14,13 @@ from alma.trace import Trace
 from . import figures
 from .images import image_panels, image_png
 from .outcome import Prediction, RunOutcome
+from .text import markdown_text, readable, safe_file_name
 
-METRICS = (("l0", "ℓ0 (pixels)", "{:.0f}"), ("l1", "ℓ1", "{:.3g}"), ("l2", "ℓ2", "{:.3g}"), ("linf", "ℓ∞", "{:.3g}"),
-           ("ciede2000", "CIEDE2000", "{:.3g}"), ("lpips", "LPIPS", "{:.3g}"), ("ssim", "1 − SSIM", "{:.3g}"))
-"""Three significant digits: seven metrics share one row, and a longer value is cut off (the downloads are exact)."""
+METRICS = (("l0", "ℓ0 (pixels)"), ("l1", "ℓ1"), ("l2", "ℓ2"), ("linf", "ℓ∞"), ("ciede2000", "CIEDE2000"),
+           ("lpips", "LPIPS"), ("ssim", "1 − SSIM"))
+METRICS_PER_ROW = 4
+"""Four a row, each at most about eight characters (`ui.text.readable`): readable at 1400 px; the full value on
+hover (the downloads are exact)."""
 CHARTS = (figures.distance_chart, figures.constraint_chart, figures.mu_chart, figures.rho_chart, figures.lr_chart,
           figures.grad_norm_chart)
 
@@ -52,7 +55,7 @@ def result_panel(outcome: RunOutcome, info: ModelInfo, key: str = "result") -> N
 
 def _headline(outcome: RunOutcome, info: ModelInfo) -> None:
     settings = outcome.config.attack
-    goal = f"targeted at {class_name(info, settings.target)}" if settings.targeted else "untargeted"
+    goal = f"targeted at {markdown_text(class_name(info, settings.target))}" if settings.targeted else "untargeted"
     stopped = f", stopped after {outcome.steps} of {settings.num_steps} steps" if outcome.stopped else ""
     if outcome.success:
         st.success(f"Adversarial found ({goal}{stopped}): {distances.get(settings.distance).label} = "
@@ -61,9 +64,9 @@ def _headline(outcome: RunOutcome, info: ModelInfo) -> None:
         st.warning(f"No adversarial found ({goal}{stopped}): the result is the clean image. Try more steps or a "
                    "larger ε.", icon=":material/cancel:")
     before, after = st.columns(2)
-    before.metric("Original prediction", class_name(info, outcome.before.label),
+    before.metric("Original prediction", markdown_text(class_name(info, outcome.before.label)),
                   f"{outcome.before.confidence:.1%} confidence", delta_color="off", delta_arrow="off")
-    after.metric("Adversarial prediction", class_name(info, outcome.after.label),
+    after.metric("Adversarial prediction", markdown_text(class_name(info, outcome.after.label)),
                  f"{outcome.after.confidence:.1%} confidence", delta_color="off", delta_arrow="off")
 
 
@@ -89,9 +92,11 @@ def _predictions(outcome: RunOutcome, info: ModelInfo) -> None:
 
 def _metrics(outcome: RunOutcome) -> None:
     st.markdown("**The final adversarial, measured with every distance**")
-    available = [(name, label, fmt) for name, label, fmt in METRICS if name in outcome.metrics]
-    for column, (name, label, fmt) in zip(st.columns(len(available)), available):
-        column.metric(label, fmt.format(outcome.metrics[name]))
+    available = [(name, label) for name, label in METRICS if name in outcome.metrics]
+    for row in range(0, len(available), METRICS_PER_ROW):
+        for column, (name, label) in zip(st.columns(METRICS_PER_ROW), available[row:row + METRICS_PER_ROW]):
+            value = float(outcome.metrics[name])
+            column.metric(label, f"{value:.0f}" if name == "l0" else readable(value), help=f"{label} = {value!r}")
     first = outcome.first_adv_step
     config = outcome.config
     device = config.device + (f" · {config.cpu_threads} thread{'s' if config.cpu_threads > 1 else ''}"
@@ -117,23 +122,24 @@ def _still_adversarial(outcome: RunOutcome, prediction: Prediction) -> bool:
 def _downloads(outcome: RunOutcome, info: ModelInfo, key: str) -> None:
     settings = outcome.config.attack
     stem = f"alma_{outcome.config.model}_{settings.distance}"
+    name = lambda suffix, extension: safe_file_name(stem + suffix, extension)
     frame = outcome.trace.to_dataframe().replace([np.inf, -np.inf], np.nan)
     png, csv, trace_json, config = st.columns(4)
-    png.download_button("Adversarial (PNG)", image_png(outcome.adversarial, enlarge=False), f"{stem}.png",
+    png.download_button("Adversarial (PNG)", image_png(outcome.adversarial, enlarge=False), name("", "png"),
                         "image/png", key=f"{key}_png", on_click="ignore", icon=":material/download:",
                         width="stretch")
-    csv.download_button("Trace (CSV)", frame.to_csv(index=False), f"{stem}_trace.csv", "text/csv",
+    csv.download_button("Trace (CSV)", frame.to_csv(index=False), name("_trace", "csv"), "text/csv",
                         key=f"{key}_csv", on_click="ignore", icon=":material/download:", width="stretch")
-    trace_json.download_button("Trace (JSON)", frame.to_json(orient="records"), f"{stem}_trace.json",
+    trace_json.download_button("Trace (JSON)", frame.to_json(orient="records"), name("_trace", "json"),
                                "application/json", key=f"{key}_trace_json", on_click="ignore",
                                icon=":material/download:", width="stretch")
-    config.download_button("Run config (JSON)", outcome.config.to_json(), f"{stem}_config.json", "application/json",
+    config.download_button("Run config (JSON)", outcome.config.to_json(), name("_config", "json"), "application/json",
                            key=f"{key}_config", on_click="ignore", icon=":material/download:", width="stretch")
     if outcome.success:
         if _still_adversarial(outcome, outcome.after_8bit):
             st.caption(f"The PNG stores 8 bits per channel; the rounded image is still adversarial (classified as "
-                       f"{class_name(info, outcome.after_8bit.label)}).")
+                       f"{markdown_text(class_name(info, outcome.after_8bit.label))}).")
         else:
             st.warning(f"The PNG stores 8 bits per channel and the rounding undoes this attack (the rounded image is "
-                       f"classified as {class_name(info, outcome.after_8bit.label)}). Set “Quantisation levels” to "
-                       "256 under Advanced to attack in 8 bits.", icon=":material/info:")
+                       f"classified as {markdown_text(class_name(info, outcome.after_8bit.label))}). Attack in 8-bit "
+                       "levels (the explorer's default) to download an adversarial PNG.", icon=":material/info:")

@@ -19,6 +19,8 @@ from .models import AUTO, default_cpu_threads, devices, model_picker, resolve_de
 
 STEP_CHOICES = ("100", "1000", "custom")
 _PAPER = AttackSettings()
+EIGHT_BIT = 256
+"""Quantisation levels of an 8-bit image: the explorer attacks in them by default (see `quantisation_choice`)."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,8 @@ ADVANCED = (
     Setting("logit_tolerance", "κ: logit margin", "How far past the decision boundary counts as adversarial.",
             minimum=0.0, step=1e-4),
     Setting("levels", "Quantisation levels", "Round x̃ to this many levels each step (256: every iterate is an "
-            "8-bit image, so the PNG download is exactly the adversarial).", minimum=2, step=1, integer=True,
-            auto="off"),
+            "8-bit image, so the PNG download is exactly the adversarial; empty: continuous, as in the paper).",
+            minimum=2, step=1, integer=True, auto="off: continuous"),
 )
 
 
@@ -148,20 +150,44 @@ def device_picker(info: ModelInfo, prefix: str = "") -> tuple[str, int]:
     return device, threads
 
 
-def advanced_settings(prefix: str = "") -> dict[str, Any]:
-    """Every advanced setting, with the paper's defaults and a one-line explanation each."""
+def advanced_settings(prefix: str = "", defaults: AttackSettings = _PAPER) -> dict[str, Any]:
+    """Every advanced setting, with `defaults` (the paper's unless given) and a one-line explanation each."""
     values: dict[str, Any] = {}
     with st.expander("Advanced: every switch of the attack"):
         st.button("Reset to the paper's defaults", key=_key(prefix, "reset_advanced"), on_click=_reset_advanced,
                   args=(prefix,))
         for setting in ADVANCED:
-            values[setting.name] = _advanced_widget(setting, _key(prefix, f"adv_{setting.name}"))
+            values[setting.name] = _advanced_widget(setting, _key(prefix, f"adv_{setting.name}"),
+                                                    getattr(defaults, setting.name))
             st.caption(setting.explanation)
     return values
 
 
-def _advanced_widget(setting: Setting, key: str) -> Any:
-    default = getattr(_PAPER, setting.name)
+def quantisation_choice(prefix: str = "") -> None:
+    """Says whether the attack runs in 8-bit levels or continuously, and switches to the other in one click.
+
+    In 8-bit levels every iterate is an image a PNG stores exactly, so the downloaded adversarial is the adversarial
+    that was found. The paper attacks in continuous [0, 1]: there the 8-bit rounding of the download can undo a
+    minimal perturbation (it sits right at the decision boundary)."""
+    key = _key(prefix, "adv_levels")
+    if st.session_state.get(key) == EIGHT_BIT:
+        st.caption("Attacking in 8-bit levels: every iterate is an 8-bit image, so the downloaded PNG is exactly "
+                   "the adversarial found. The paper attacks continuous images, whose 8-bit rounding can undo the "
+                   "attack.")
+        st.button("Use the paper's continuous images", key=_key(prefix, "levels_switch"), on_click=_set_levels,
+                  args=(key, None), icon=":material/blur_on:")
+    else:
+        st.caption("Attacking continuous images, as in the paper: the downloaded PNG is rounded to 8 bits, which can "
+                   "undo the attack.")
+        st.button("Attack in 8-bit levels", key=_key(prefix, "levels_switch"), on_click=_set_levels,
+                  args=(key, EIGHT_BIT), icon=":material/grid_on:")
+
+
+def _set_levels(key: str, levels: int | None) -> None:
+    st.session_state[key] = levels
+
+
+def _advanced_widget(setting: Setting, key: str, default: Any) -> Any:
     if setting.options:
         _init(key, default, setting.options)
         return st.selectbox(setting.label, setting.options, key=key)
@@ -184,13 +210,18 @@ def _reset_advanced(prefix: str) -> None:
         st.session_state[_key(prefix, f"adv_{setting.name}")] = getattr(_PAPER, setting.name)
 
 
-def attack_settings(info: ModelInfo, prefix: str = "", default_steps: int = 1000) -> AttackSettings:
-    """Distance, targeting, steps, seed and the advanced settings as `AttackSettings`."""
+def attack_settings(info: ModelInfo, prefix: str = "", default_steps: int = 1000,
+                    defaults: AttackSettings = _PAPER) -> AttackSettings:
+    """Distance, targeting, steps, seed and the advanced settings (`defaults`: the paper's unless given) as
+    `AttackSettings`; with 8-bit levels by default, the choice between them and continuous images is shown too."""
     distance = distance_picker(prefix)
     targeted, target = target_picker(info, prefix)
     num_steps = steps_picker(prefix, default_steps)
     seed = seed_picker(prefix)
-    advanced = advanced_settings(prefix)
+    if defaults.levels == EIGHT_BIT:
+        _init(_key(prefix, "adv_levels"), EIGHT_BIT)
+        quantisation_choice(prefix)
+    advanced = advanced_settings(prefix, defaults)
     return AttackSettings(distance=distance, targeted=targeted, target=target, num_steps=num_steps, seed=seed,
                           **advanced)
 

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,6 +133,31 @@ def _live_charts(page: Page) -> tuple[int, int]:
     }"""))
 
 
+def _cut_off_metrics(page: Page) -> list[str]:
+    """The metric values of the main page that do not fit their box (shown with an ellipsis)."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll(
+            '[data-testid=stMain] [data-testid=stMetricValue]'))
+        .filter(v => [v, ...v.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 1))
+        .map(v => v.innerText)""")
+
+
+def _bare_log_tick_labels(page: Page) -> tuple[list[str], int]:
+    """Tick labels of log y axes that read as a number other than the tick's value (Plotly's default labels the
+    minor ticks of 0.01…0.1 with a bare "2", "5"), in Plotly figures and in the live charts (uPlot), and how many
+    labels were checked."""
+    return page.evaluate("""() => {
+        const bare = (text, value) => /^[0-9.]+$/.test(text) && Math.abs(value - Number(text)) > 1e-6 * Number(text);
+        const plotly = Array.from(document.querySelectorAll('[data-testid=stMain] .js-plotly-plot'))
+            .filter(gd => gd._fullLayout && gd._fullLayout.yaxis.type === 'log')
+            .flatMap(gd => (gd._fullLayout.yaxis._vals || []).map(v => [v.text, Math.pow(10, v.x)]));
+        const live = Array.from(document.querySelectorAll('[data-testid=stMain] .alma-live-chart'))
+            .map(cell => cell.plot).filter(u => u && u.scales.y.distr === 3)
+            .flatMap(u => (u.axes[1]._splits || []).map((v, i) => [String(u.axes[1]._values[i]), v]));
+        const labels = plotly.concat(live).filter(([text]) => text !== '');
+        return [labels.filter(([text, value]) => bare(text, value)).map(([t, v]) => `${t} at ${v}`), labels.length];
+    }""")
+
+
 def _screenshot(page: Page, path: Path) -> None:
     """The whole page: Streamlit scrolls inside its main block, so the viewport grows to the content first."""
     page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
@@ -169,6 +195,9 @@ def test_upload_run_and_screenshot(page: Page, tmp_path: Path) -> None:
     page.wait_for_function(DRAWN)
     assert main.get_by_test_id("stException").count() == 0
     main.get_by_text("Iterate at step 99").wait_for()  # the scrubber starts at the last step
+    assert _cut_off_metrics(page) == [], "every metric must be readable at 1400 px"
+    bare, checked = _bare_log_tick_labels(page)
+    assert checked >= 8 and bare == [], "log axes label their values (2×10⁻³), never a bare minor digit"
 
     chart = page.locator("[data-testid=stMain] .alma-live .uplot").first.locator(".u-over")
     box = chart.bounding_box()
@@ -244,3 +273,90 @@ def test_a_reload_and_a_link_with_the_run_in_the_url_show_the_same_result(page: 
     main.get_by_text("Adversarial found").wait_for()
     assert [_metric_exact(page, label) for label in labels] == shown
     assert main.get_by_test_id("stException").count() == 0
+
+
+# --- offline: no page asks for anything outside the loopback server ----------------------------------------------
+
+PAGES = ("EMA on/off", "Penalty functions", "Learning rate", "How ALMA works", "Compare attacks", "Geometry",
+         "Attack explorer")
+
+
+@pytest.mark.slow
+def test_no_page_requests_anything_outside_the_server(app_url: str) -> None:
+    """Every request that leaves 127.0.0.1 is blocked and recorded: the app must work fully offline."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    outside: list[str] = []
+
+    def guard(route) -> None:
+        host = urllib.parse.urlsplit(route.request.url).hostname
+        if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort("blockedbyclient")
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        try:
+            context = browser.new_context(viewport=VIEWPORT)
+            context.route("**/*", guard)
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            failed: list[str] = []
+            page.on("requestfailed", lambda request: failed.append(f"{request.url} {request.failure}"))
+            page.goto(app_url)
+            page.get_by_test_id("stMain").get_by_text("The model predicts").wait_for()
+            for title in PAGES:
+                page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+                page.wait_for_url(re.compile(r"/[A-Za-z_]*$"))
+                page.get_by_test_id("stMain").get_by_role("heading", name=re.compile(".")).first.wait_for()
+                _idle(page)
+        finally:
+            browser.close()
+    assert outside == [], f"requests outside the server: {outside}"
+    assert not [f for f in failed if "blockedbyclient" in f.lower()], failed
+
+
+# --- the server enforces the upload limit and XSRF protection, not only the browser --------------------------------
+
+def test_the_server_refuses_uploads_without_the_xsrf_token_or_over_the_limit(app_url: str) -> None:
+    """A session's real XSRF cookie and id (read from the page and its websocket), then raw PUTs to the upload
+    endpoint: without the token 403, over `server.maxUploadSize` 413, before any byte of the body is read."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from streamlit import config
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    config.get_config_options(force_reparse=True)  # this repository's .streamlit/config.toml (cwd: the repo)
+    limit = int(config.get_option("server.maxUploadSize")) * 2**20
+    assert config.get_option("server.enableXsrfProtection") is True
+    session_ids: list[str] = []
+
+    def frames(socket) -> None:
+        def read(payload) -> None:
+            if isinstance(payload, bytes):
+                message = ForwardMsg.FromString(payload)
+                if message.WhichOneof("type") == "new_session":
+                    session_ids.append(message.new_session.initialize.session_id)
+        socket.on("framereceived", read)
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport=VIEWPORT)
+            page.on("websocket", frames)
+            page.goto(app_url)
+            page.get_by_test_id("stMain").get_by_text("The model predicts").wait_for(timeout=TIMEOUT_MS)
+            token = next(c["value"] for c in page.context.cookies() if c["name"] == "_streamlit_xsrf")
+            put = """async ([url, token, size]) => (await fetch(url, {method: 'PUT',
+                body: new Blob([new Uint8Array(size)]), headers: token ? {'X-Xsrftoken': token} : {},
+                credentials: 'same-origin'})).status"""
+            url = f"{app_url}/_stcore/upload_file/{session_ids[0]}/limit-check"
+            without_token = page.evaluate(put, [url, "", 10])
+            over_limit = page.evaluate(put, [url, token, limit + 2 * 2**20])
+        finally:
+            browser.close()
+    assert session_ids, "the page's websocket sent no session id"
+    assert without_token == 403
+    assert over_limit == 413

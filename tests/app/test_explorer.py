@@ -59,8 +59,8 @@ def test_a_targeted_attack_reaches_its_target() -> None:
     at = explorer(steps=50)
     at.toggle(key="targeted").set_value(True).run()
     at.selectbox(key="target").set_value(0).run()  # what the model already predicts for the sample "0"
-    finish(at.button(key="run").click().run(), RUN_KEY)
-    assert "already predicts the target class" in at.error[0].value
+    assert at.button(key="run").disabled  # refused before Run, with the reason
+    assert "already predicts the target class" in at.warning[0].value
 
     at.selectbox(key="target").set_value(6).run()
     finish(at.button(key="run").click().run(), RUN_KEY)
