@@ -263,7 +263,7 @@ def speed_args(c: Check) -> list[str]:
     if not c.dry:
         return ["--device", c.device, "--steps", "100", "--repeats", "3"]
     return ["--device", c.device, "--steps", "2", "--repeats", "1", "--smallcnn-batch", "8", "--skip-resnet",
-            "--threads", "1"]
+            "--threads", "1", "--image-steps", "20"]
 
 
 def step_speed(c: Check) -> None:

@@ -3,6 +3,7 @@ model, bad model files, the true class of an uploaded image and the warnings abo
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
 import pytest
 import torch
@@ -18,6 +19,18 @@ from ui.inputs import upload_warnings
 from .conftest import explorer, finish
 
 MNIST_PRESET = "MNIST-like (1×28×28)"
+
+
+@pytest.fixture(autouse=True)
+def _forget_uploaded_models() -> Iterator[None]:
+    """Models uploaded in a test are registered in this process: they must not outlive it (the registry's tests
+    count the entries)."""
+    from alma.models.registry import ENTRIES
+
+    before = set(ENTRIES)
+    yield
+    for name in set(ENTRIES) - before:
+        unregister(name)
 
 
 def test_marks_with_and_without_the_offline_folder(monkeypatch: pytest.MonkeyPatch, shared_data) -> None:

@@ -79,7 +79,7 @@ def metrics_table(a: RunOutcome, b: RunOutcome) -> pd.DataFrame:
     """Metric, A, B and B − A: the final distance of each run, every distance of the final adversarials, steps,
     first adversarial step, wall time."""
     rows = [("Final D (own distance)", _finite(a.distance), _finite(b.distance))]
-    rows += [(label, a.metrics[name], b.metrics[name]) for name, label, _ in METRICS
+    rows += [(label, a.metrics[name], b.metrics[name]) for name, label, *_ in METRICS
              if name in a.metrics and name in b.metrics]
     rows += [("Steps", a.steps, b.steps), ("First adversarial step", a.first_adv_step, b.first_adv_step),
              ("Success", int(a.success), int(b.success)), ("Wall time (s)", a.wall_seconds, b.wall_seconds)]
