@@ -20,6 +20,7 @@ from ui.inputs import input_picker, model_view
 from ui.jobs import Phase, Snapshot
 from ui.models import default_cpu_threads, get_model
 from ui.panels import class_name
+from ui.text import markdown_text
 from ui.widgets import model_picker
 
 PREFIX, RUN_KEY, RESULT_KEY = "cmp_", "cmp_job", "cmp_result"
@@ -142,9 +143,9 @@ result: Comparison | None = st.session_state.get(RESULT_KEY)
 if run is None and result is not None and result.model == info.name:
     st.subheader("Result")
     stopped = " · stopped: the attacks after the one running at Stop were not run" if result.stopped else ""
-    st.caption(f"{result.model} · {len(result.images)} image(s) · budget {result.budget}{stopped}")
+    st.caption(f"{markdown_text(result.model)} · {len(result.images)} image(s) · budget {result.budget}{stopped}")
     for message in result.errors:
-        st.error(message, icon=":material/error:")
+        st.error(markdown_text(message), icon=":material/error:")
     if result.runs:
         st.dataframe(_table(result.runs, len(result.images) == 1), hide_index=True, key=f"{PREFIX}table")
         st.plotly_chart(robust_accuracy_figure(samples_frame(result.runs), "Robust accuracy against the budget"),
