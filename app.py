@@ -192,7 +192,8 @@ def attack_explorer() -> None:
     with top:
         # Run starts the job before the controls are drawn (the button's click is in the session state), so that
         # this very run of the page draws it running: no second run of the page before the first live line.
-        clicked = bool(st.session_state.get("run")) or _pending_config(chosen, config) is not None
+        # A loaded config waits for the active run to end (it starts on the page's run after that one's result).
+        clicked = bool(st.session_state.get("run")) or (not busy and _pending_config(chosen, config) is not None)
         if clicked and config is not None and not busy and _start(config, chosen.image):
             run, busy = live.active_run(RUN_KEY), True
         run_col, controls_col = st.columns([1, 4], vertical_alignment="bottom")

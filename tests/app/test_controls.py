@@ -8,6 +8,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui.config import AttackSettings, InputRef, RunConfig
 from ui.jobs import Job, Phase, Pool, pool
 
 from .conftest import explorer, finish, metrics, rerun_until, values
@@ -69,6 +70,21 @@ def test_the_live_view_updates_the_same_charts(paused: AppTest) -> None:
         for series in chart["series"]:
             if series["mode"] == "lines":
                 assert list(values(series["x"])) == list(range(21)), chart["title"]
+
+
+def test_a_config_loaded_during_a_run_starts_when_that_run_ends(paused: AppTest) -> None:
+    at = paused
+    paused_job = _job(at)
+    config = RunConfig(model="mnist-smallcnn", input=InputRef(sample="mnist/2"),
+                       attack=AttackSettings(num_steps=12)).to_json().encode()
+    at.file_uploader(key="config_file").set_value(("run.json", config, "application/json")).run()
+    assert _paused(at) and _job(at).snapshot().steps == 1, "the active run goes on"
+    at.button(key=f"{RUN_KEY}_stop").click().run()
+    rerun_until(at, lambda at: RUN_KEY in at.session_state and _job(at) is not paused_job
+                and at.session_state[RUN_KEY].context[0].attack.num_steps == 12, "the loaded config's run")
+    rerun_until(at, _paused, "the loaded config's run paused after its first step (this test's pool)")
+    finish(at.button(key=f"{RUN_KEY}_pause").click().run(), RUN_KEY)  # Resume
+    assert at.session_state["history"].latest().config.attack.num_steps == 12
 
 
 def test_step_advances_exactly_k_steps_then_resume_finishes(paused: AppTest) -> None:
