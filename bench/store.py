@@ -20,26 +20,12 @@ from alma.images import to_model_input  # noqa: E402
 from alma.models import DEFAULT_MODEL, get_info, load_model  # noqa: E402
 from alma.samples import load_sample  # noqa: E402
 from ui.config import AttackSettings, InputRef, RunConfig  # noqa: E402
-from ui.outcome import run_attack  # noqa: E402
+from ui.outcome import NoJob, run_attack  # noqa: E402
 from ui.store.bundle import export_bundle, import_bundle  # noqa: E402
 from ui.store.codec import decode, encode, load  # noqa: E402
 from ui.store.store import RunStore  # noqa: E402
 
 from timing import machine  # noqa: E402
-
-
-class _Clock:
-    """What `run_attack` uses of a job: no step callback, and the seconds since it was made."""
-
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-
-    def callback(self, label: str = "") -> None:
-        return None
-
-    @property
-    def active_seconds(self) -> float:
-        return time.perf_counter() - self.started
 
 
 def _ms(fn, repeats: int) -> float:
@@ -62,7 +48,7 @@ def main() -> None:
     info = get_info(DEFAULT_MODEL)
     config = RunConfig(model=DEFAULT_MODEL, input=InputRef(sample="mnist/3"),
                        attack=AttackSettings(num_steps=args.steps))
-    outcome = run_attack(_Clock(), load_model(DEFAULT_MODEL), to_model_input(load_sample("mnist/3"), info)[0], config)
+    outcome = run_attack(NoJob(), load_model(DEFAULT_MODEL), to_model_input(load_sample("mnist/3"), info)[0], config)
     record = encode(outcome)
     with tempfile.TemporaryDirectory() as folder:
         store = RunStore(Path(folder) / "runs.sqlite")

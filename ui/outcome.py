@@ -6,6 +6,7 @@ to 8 bits (what a PNG stores). `ExplorerTask` and `SeriesTask` are the jobs the 
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import torch
@@ -112,6 +113,21 @@ class SeriesTask:
             model = context.model(config.model, config.device)
             outcomes[label] = run_attack(context, model, self.image, config, label=label)
         return outcomes
+
+
+class NoJob:
+    """A job context for `run_attack` outside a worker (benchmarks, tests): no step callback, and the seconds since
+    it was made."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def callback(self, label: str = "") -> None:
+        return None
+
+    @property
+    def active_seconds(self) -> float:
+        return time.perf_counter() - self.started
 
 
 def run_attack(job: WorkerContext, model: nn.Module, image: Tensor, config: RunConfig, label: str = "") -> RunOutcome:

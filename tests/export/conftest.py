@@ -2,7 +2,6 @@
 and finished runs as the explorer makes them (`ui.outcome.run_attack`)."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import pytest
@@ -15,7 +14,7 @@ from alma.models import DEFAULT_MODEL, get_info, load_model
 from alma.samples import load_sample
 from alma.trace import Trace
 from ui.config import AttackSettings, InputRef, RunConfig
-from ui.outcome import RunOutcome, run_attack
+from ui.outcome import NoJob, RunOutcome, run_attack
 
 SAMPLE = "mnist/3"
 
@@ -28,20 +27,6 @@ class Iterates:
     iterates: Tensor
     steps: Tensor
     trace: Trace
-
-
-class _Clock:
-    """What `run_attack` uses of a job: no step callback, and the seconds since it was made."""
-
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-
-    def callback(self, label: str = "") -> None:
-        return None
-
-    @property
-    def active_seconds(self) -> float:
-        return time.perf_counter() - self.started
 
 
 @pytest.fixture(scope="session")
@@ -74,4 +59,4 @@ def long_run(model: nn.Module, digit: Tensor) -> Iterates:
 def explorer_run(model: nn.Module, digit: Tensor, num_steps: int, alpha: float | None = None) -> RunOutcome:
     config = RunConfig(model=DEFAULT_MODEL, input=InputRef(sample=SAMPLE),
                        attack=AttackSettings(num_steps=num_steps, alpha=alpha))
-    return run_attack(_Clock(), model, digit, config)
+    return run_attack(NoJob(), model, digit, config)

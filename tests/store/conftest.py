@@ -2,7 +2,6 @@
 real SQLite files."""
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -12,22 +11,8 @@ from alma.images import to_model_input
 from alma.models import DEFAULT_MODEL, get_info, load_model
 from alma.samples import load_sample
 from ui.config import AttackSettings, InputRef, RunConfig
-from ui.outcome import RunOutcome, run_attack
+from ui.outcome import NoJob, RunOutcome, run_attack
 from ui.store.store import RunStore
-
-
-class Clock:
-    """What `run_attack` uses of a job: no step callback, and the seconds since it was made."""
-
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-
-    def callback(self, label: str = "") -> None:
-        return None
-
-    @property
-    def active_seconds(self) -> float:
-        return time.perf_counter() - self.started
 
 
 def explorer_run(sample: str = "mnist/3", num_steps: int = 20, distance: str = "l2",
@@ -37,7 +22,7 @@ def explorer_run(sample: str = "mnist/3", num_steps: int = 20, distance: str = "
     image = to_model_input(load_sample(sample), info)[0]
     config = RunConfig(model=DEFAULT_MODEL, input=InputRef(sample=sample),
                        attack=AttackSettings(num_steps=num_steps, distance=distance, alpha=alpha))
-    return run_attack(Clock(), load_model(DEFAULT_MODEL), image, config)
+    return run_attack(NoJob(), load_model(DEFAULT_MODEL), image, config)
 
 
 @pytest.fixture(scope="session")
